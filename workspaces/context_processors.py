@@ -1,0 +1,2 @@
+def current_workspace(request):
+    return {"workspace": getattr(request, "workspace", None)}
