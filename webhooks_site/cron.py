@@ -1,0 +1,10 @@
+"""Periodic jobs, run by `python manage.py rqcron webhooks_site.cron` (rq's cron scheduler).
+
+Each entry enqueues a job on the default queue; the workers run it.
+"""
+
+from rq import cron
+
+from webhooks_site import jobs
+
+cron.register(jobs.heartbeat, queue_name="default", interval=60)

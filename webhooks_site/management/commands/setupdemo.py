@@ -1,0 +1,39 @@
+import secrets
+
+from django.core.management.base import BaseCommand
+
+from workspaces.models import Workspace
+from workspaces.services import add_member, create_workspace, get_or_create_user
+
+DEMO_SLUG = "demo"
+DEMO_USERNAME = "admin"
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo workspace and its admin login, and print them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args, url, **options):
+        # A fresh password on every run: it is printed below, and nothing else stores it.
+        user, password = get_or_create_user(DEMO_USERNAME, secrets.token_urlsafe(9))
+        user.is_staff = True
+        user.is_superuser = True
+        user.save()
+        workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+        if workspace is None:
+            workspace = create_workspace(slug=DEMO_SLUG, name="Demo workspace", admin=user)
+        else:
+            add_member(workspace, user, role="admin")
+        self._after_setup(workspace)
+        line = "=" * 64
+        self.stdout.write(line)
+        self.stdout.write(f"  Open      {url}/accounts/login/")
+        self.stdout.write(f"  Username  {user.username}")
+        self.stdout.write(f"  Password  {password}")
+        self.stdout.write(f"  Workspace {workspace.name} ({url}/w/{workspace.slug}/)")
+        self.stdout.write(line)
+
+    def _after_setup(self, workspace):
+        """Hook for demo data of the other apps (webhooks, inbox)."""
