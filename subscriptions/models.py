@@ -149,6 +149,10 @@ class Webhook(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     last_succeeded = models.BooleanField(null=True)
 
+    # Held by the worker draining this webhook: one drain per webhook at a time, and a
+    # worker that dies releases it when the time passes.
+    drain_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -77,19 +77,25 @@ def charlie(globex):
     return user
 
 
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
+def logged_in_client(user):
+    """A test client of its own, so several personas can act in one test."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
     return client
 
 
 @pytest.fixture
-def bob_client(client, bob):
-    client.force_login(bob)
-    return client
+def alice_client(alice):
+    return logged_in_client(alice)
 
 
 @pytest.fixture
-def charlie_client(client, charlie):
-    client.force_login(charlie)
-    return client
+def bob_client(bob):
+    return logged_in_client(bob)
+
+
+@pytest.fixture
+def charlie_client(charlie):
+    return logged_in_client(charlie)

@@ -21,7 +21,7 @@ PRINT_SETTINGS = (
 def run_with_env(env: dict, *args) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {
         "DEBUG", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SECRET_KEY",
-        "FIELD_ENCRYPTION_KEY", "WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT",
+        "FIELD_ENCRYPTION_KEY", "WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT", "SITE_URL",
         "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DJANGO_ALLOW_ASYNC_UNSAFE",
     }}
     clean["DJANGO_SETTINGS_MODULE"] = "webhooks_site.settings"
@@ -69,6 +69,7 @@ def test_check_deploy_passes_with_real_secrets_and_fails_on_the_development_ones
         "SECRET_KEY": "x" * 20 + "a-real-secret-for-the-check-0123456789-abcdefghijk",
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "hooks.example.com",
+        "SITE_URL": "https://hooks.example.com",
     }
     ok = run_with_env(real, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert ok.returncode == 0, ok.stderr + ok.stdout
@@ -76,6 +77,7 @@ def test_check_deploy_passes_with_real_secrets_and_fails_on_the_development_ones
     dev = run_with_env({}, "manage.py", "check", "--deploy")
     assert dev.returncode != 0
     assert "webhooks.E001" in dev.stderr and "webhooks.E002" in dev.stderr
+    assert "webhooks.W001" in dev.stderr  # SITE_URL left at its http default
 
 
 def test_a_malformed_encryption_key_fails_at_start():

@@ -30,6 +30,22 @@ def check_production_secrets(app_configs, **kwargs):
     return errors
 
 
+@register(Tags.security, deploy=True)
+def check_site_url_is_https(app_configs, **kwargs):
+    from django.core.checks import Warning
+
+    if settings.DEBUG or settings.SITE_URL.startswith("https://"):
+        return []
+    return [
+        Warning(
+            f"SITE_URL is {settings.SITE_URL}: links in emails and the test inbox URL would "
+            "use plain http, which the HTTPS redirect turns into a failing 301.",
+            hint="Set SITE_URL to the https address the dashboard is served at.",
+            id="webhooks.W001",
+        )
+    ]
+
+
 @register(Tags.security)
 def check_encryption_key_format(app_configs, **kwargs):
     from django.core.exceptions import ImproperlyConfigured

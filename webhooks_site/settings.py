@@ -26,6 +26,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Outgoing requests to private, loopback and link-local addresses are refused unless this
 # is on. The development run turns it on so the test inbox and local receivers work.
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# A webhook whose every attempt failed for this many days is turned off (Auto-disabled).
+WEBHOOKS_AUTO_DISABLE_AFTER_DAYS = env.int("WEBHOOKS_AUTO_DISABLE_AFTER_DAYS", default=5)
+# Ingest API limits: events per minute per workspace (0 = no limit), body and event sizes.
+WEBHOOKS_INGEST_RATE_PER_MINUTE = env.int("WEBHOOKS_INGEST_RATE_PER_MINUTE", default=6000)
+# The ingest API accepts bodies up to 5 MiB (it answers 413 above that itself).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 + 1024
 # The URL the dashboard prints for the per-workspace test inbox (scheme://host:port).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

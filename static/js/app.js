@@ -1,13 +1,30 @@
 // Small progressive enhancements; every page works without this file.
 document.addEventListener("click", function (event) {
-  const button = event.target.closest("[data-copy]");
+  const button = event.target.closest("[data-copy], [data-copy-from]");
   if (!button) return;
   event.preventDefault();
-  navigator.clipboard.writeText(button.dataset.copy).then(function () {
+  const text = button.dataset.copyFrom
+    ? document.querySelector(button.dataset.copyFrom).textContent
+    : button.dataset.copy;
+  const done = function () {
     const label = button.textContent;
     button.textContent = "Copied";
     setTimeout(function () { button.textContent = label; }, 1500);
-  });
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done);
+  } else {
+    // Plain-http hosts have no Clipboard API: copy through a temporary text area.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+    done();
+  }
 });
 // Close an open <details> menu when clicking elsewhere.
 document.addEventListener("click", function (event) {

@@ -43,7 +43,10 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database migrated.")
-            call_command("setupdemo", url=f"http://{host}:{port}")
+            # The demo webhook points at the test inbox through SITE_URL: follow the port.
+            site_url = os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
+            settings.SITE_URL = site_url
+            call_command("setupdemo", url=site_url)
             manager = Manager()
             for name, cmd in process_table(sys.executable, host, port).items():
                 manager.add_process(name, cmd, env=dict(os.environ), cwd=str(settings.BASE_DIR))

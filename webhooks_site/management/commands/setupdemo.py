@@ -37,3 +37,32 @@ class Command(BaseCommand):
 
     def _after_setup(self, workspace):
         """Hook for demo data of the other apps (webhooks, inbox)."""
+        from inbox.services import inbox_url
+        from subscriptions.models import Webhook
+        from subscriptions.services import create_webhook
+
+        # The demo webhook delivers to the workspace's own test inbox, so a fresh install
+        # shows deliveries, signatures and logs without any server of the user's own.
+        url = inbox_url(workspace)
+        demo = Webhook.objects.live().filter(workspace=workspace, name__iexact="Demo inbox").first()
+        if demo is None:
+            create_webhook(
+                Webhook(
+                    workspace=workspace,
+                    name="Demo inbox",
+                    url=url,
+                    topics=[
+                        "content.viewed",
+                        "form.submitted",
+                        "message.delivered",
+                        "demo.session_finished",
+                    ],
+                    format=Webhook.Format.DEFAULT,
+                    status=Webhook.Status.ENABLED,
+                ),
+                headers=[("X-Demo", "yes")],
+            )
+        elif demo.url != url:
+            # SITE_URL changed since the last run: follow it.
+            demo.url = url
+            demo.save(update_fields=["url", "updated_at"])

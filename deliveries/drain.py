@@ -1,0 +1,483 @@
+"""drain(webhook_id): deliver a webhook's due deliveries, on an RQ worker.
+
+One drain per webhook at a time (a lease on the webhook row), many webhooks in parallel
+across workers. A drain claims due deliveries in chunks (a lease on each row, so a dead
+worker's claim expires and another worker takes over with the same webhook-id), sends them over
+one keep-alive session, then writes the attempts and outcomes in bulk. Why a job per webhook
+and not per delivery: see DESIGN.md, "The delivery path".
+"""
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from deliveries import formats, http, retry, signing
+from deliveries.models import Attempt, Delivery
+from subscriptions import services as subscription_services
+from subscriptions.models import Webhook
+from subscriptions.placeholders import fill_placeholders
+
+log = logging.getLogger("deliveries")
+
+ACTIVE = [Delivery.Status.PENDING, Delivery.Status.SENDING]
+# Give other webhooks a turn: a drain stops after this long and wakes itself again.
+TIME_BUDGET_SECONDS = 20
+# A receiver failing this many times in a row within one drain is treated as down for now:
+# the rest of the claimed deliveries go back to the queue unattempted, and the worker moves on.
+CONSECUTIVE_FAILURES_TO_PAUSE = 5
+PAUSE_AFTER_FAILURES = timedelta(seconds=30)
+MAX_CHUNK = 200
+WEBHOOK_LEASE = timedelta(seconds=60)
+REQUEST_BODY_LOG_LIMIT = 64 * 1024
+MASK = "••••••••"
+
+_session = None
+
+
+def _http_session():
+    """One keep-alive session per worker process (SimpleWorker runs jobs in-process)."""
+    global _session
+    if _session is None:
+        _session = http.new_session()
+    return _session
+
+
+@dataclass
+class DrainResult:
+    webhook_id: int
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: str = ""
+    more: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def drain(webhook_id: int, *, time_budget: float = TIME_BUDGET_SECONDS) -> DrainResult:
+    from deliveries.services import clear_wake_mark, wake
+
+    result = DrainResult(webhook_id)
+    clear_wake_mark(webhook_id)
+    if not _acquire_webhook_lease(webhook_id):
+        result.skipped = "another drain holds this webhook"
+        return result
+    try:
+        deadline = time.monotonic() + time_budget
+        while True:
+            progressed = _drain_until(webhook_id, deadline, result)
+            if time.monotonic() >= deadline and progressed:
+                result.more = True
+                break
+            if not progressed:
+                break
+    finally:
+        _release_webhook_lease(webhook_id)
+    # Work that arrived after the last claim, or a time budget used up: drain again.
+    if result.more or _has_due(webhook_id):
+        wake([webhook_id], force=True)
+    return result
+
+
+def _drain_until(webhook_id, deadline, result: DrainResult) -> bool:
+    """Claim and send chunks until nothing is due or the deadline passes. True if it sent."""
+    progressed = False
+    chunk_size = 10
+    consecutive_failures = 0
+    next_send_at = 0.0
+    while time.monotonic() < deadline:
+        webhook = (
+            Webhook.objects.select_related("connector", "workspace").filter(pk=webhook_id).first()
+        )
+        if webhook is None:
+            return progressed
+        if webhook.is_deleted:
+            return progressed
+        claimed = _claim(
+            webhook, chunk_size if webhook.mode == Webhook.Mode.SINGLE else webhook.batch_size
+        )
+        if not claimed:
+            return progressed
+        progressed = True
+        keys = webhook.valid_keys()
+        custom_headers = webhook.header_dict()
+        outcomes: list[_Outcome] = []
+        if webhook.mode == Webhook.Mode.BATCHED and not claimed[0].is_test:
+            outcomes = _send_batch(webhook, claimed, keys, custom_headers)
+        else:
+            for index, delivery in enumerate(claimed):
+                if webhook.rate_limit_per_second:
+                    wait = next_send_at - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+                    next_send_at = time.monotonic() + 1 / webhook.rate_limit_per_second
+                outcome = _send_one(webhook, delivery, keys, custom_headers)
+                outcomes.append(outcome)
+                consecutive_failures = 0 if outcome.ok else consecutive_failures + 1
+                stop = (
+                    (webhook.ordered and not outcome.ok)
+                    or outcome.decision.outcome == retry.OUTCOME_DISABLE_WEBHOOK
+                    or consecutive_failures >= CONSECUTIVE_FAILURES_TO_PAUSE
+                    or time.monotonic() >= deadline
+                )
+                if stop:
+                    _release_unattempted(webhook, claimed[index + 1 :], outcome)
+                    break
+        _record(webhook, outcomes)
+        for outcome in outcomes:
+            result.sent += 1
+            if outcome.ok:
+                result.succeeded += 1
+            else:
+                result.failed += 1
+        if any(o.decision.outcome == retry.OUTCOME_DISABLE_WEBHOOK for o in outcomes):
+            return progressed
+        if consecutive_failures >= CONSECUTIVE_FAILURES_TO_PAUSE:
+            return progressed
+        if webhook.ordered and outcomes and not outcomes[-1].ok:
+            return progressed
+        # Grow the chunk while the receiver answers quickly: fewer claim round trips.
+        if outcomes and all(o.ok for o in outcomes):
+            chunk_size = min(MAX_CHUNK, chunk_size * 2)
+        if webhook.mode == Webhook.Mode.BATCHED:
+            return progressed  # one batch per interval; the next drain is scheduled
+    return progressed
+
+
+# --- claiming -----------------------------------------------------------------------------
+
+
+def _acquire_webhook_lease(webhook_id) -> bool:
+    now = timezone.now()
+    return bool(
+        Webhook.objects.filter(pk=webhook_id)
+        .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
+        .update(drain_lease_until=now + WEBHOOK_LEASE)
+    )
+
+
+def _release_webhook_lease(webhook_id) -> None:
+    Webhook.objects.filter(pk=webhook_id).update(drain_lease_until=None)
+
+
+def _has_due(webhook_id) -> bool:
+    now = timezone.now()
+    return _due(Delivery.objects.filter(webhook_id=webhook_id), now).exists()
+
+
+def _due(queryset, now):
+    """Pending and due, or claimed by a worker whose lease expired (it died mid-drain)."""
+    return queryset.filter(
+        Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
+    )
+
+
+def _claim(webhook: Webhook, limit: int) -> list[Delivery]:
+    """Lease up to `limit` due deliveries of the webhook, oldest first.
+
+    Disabled webhooks only get their test deliveries. Ordered webhooks never skip a delivery
+    that is not due yet: the claim stops at the first one (FIFO hold-back). Batched webhooks
+    send at most one batch per interval."""
+    now = timezone.now()
+    lease_for = timedelta(seconds=webhook.timeout_seconds * min(limit, 20) + 30)
+    Webhook.objects.filter(pk=webhook.pk).update(drain_lease_until=now + WEBHOOK_LEASE + lease_for)
+    with transaction.atomic():
+        candidates = Delivery.objects.filter(webhook=webhook, status__in=ACTIVE)
+        if not webhook.is_enabled:
+            candidates = candidates.filter(is_test=True)
+        if webhook.ordered and webhook.is_enabled:
+            # The oldest unfinished deliveries in order; stop at the first one not due.
+            rows = list(_lock(candidates.filter(is_test=False).order_by("id"))[:limit])
+            claimed = []
+            for d in rows:
+                due = (d.status == Delivery.Status.PENDING and d.next_attempt_at <= now) or (
+                    d.status == Delivery.Status.SENDING
+                    and d.lease_expires_at
+                    and d.lease_expires_at < now
+                )
+                if not due:
+                    break
+                claimed.append(d)
+            if not claimed:
+                claimed = list(_lock(_due(candidates.filter(is_test=True), now).order_by("id"))[:1])
+        else:
+            if webhook.mode == Webhook.Mode.BATCHED and webhook.is_enabled:
+                tests = list(_lock(_due(candidates.filter(is_test=True), now).order_by("id"))[:1])
+                if tests:
+                    claimed = tests
+                elif _batch_interval_left(webhook, now) > 0:
+                    claimed = []
+                else:
+                    claimed = list(
+                        _lock(_due(candidates, now).order_by("next_attempt_at", "id"))[:limit]
+                    )
+            else:
+                claimed = list(
+                    _lock(_due(candidates, now).order_by("next_attempt_at", "id"))[:limit]
+                )
+        if claimed:
+            Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+                status=Delivery.Status.SENDING, lease_expires_at=now + lease_for
+            )
+    return claimed
+
+
+def _lock(queryset):
+    # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite has no
+    # row locks (and one writer at a time), and Django ignores select_for_update there.
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset
+
+
+def _batch_interval_left(webhook: Webhook, now) -> float:
+    if webhook.last_delivery_at is None:
+        return 0
+    return webhook.batch_interval_seconds - (now - webhook.last_delivery_at).total_seconds()
+
+
+def _release_unattempted(webhook, deliveries, last_outcome) -> None:
+    """Claimed but not attempted (ordered hold-back, receiver down, time up): back to pending.
+
+    Ordered webhooks keep their place in line; others wait a little when the receiver looks
+    down, so the next drain does not hammer it."""
+    if not deliveries:
+        return
+    update = {"status": Delivery.Status.PENDING, "lease_expires_at": None}
+    if not webhook.ordered and not last_outcome.ok:
+        update["next_attempt_at"] = timezone.now() + PAUSE_AFTER_FAILURES
+    Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries], status=Delivery.Status.SENDING
+    ).update(**update)
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    delivery: Delivery
+    attempt: Attempt
+    decision: retry.RetryDecision
+
+    @property
+    def ok(self) -> bool:
+        return self.decision.outcome == retry.OUTCOME_SUCCEEDED
+
+
+def _payload(delivery: Delivery):
+    return delivery.payload if delivery.event_id is None else delivery.event.payload
+
+
+def _send_one(webhook, delivery, keys, custom_headers) -> _Outcome:
+    payload = _payload(delivery)
+    url = fill_placeholders(webhook.url, payload if isinstance(payload, dict) else {})
+    if webhook.method == Webhook.Method.GET:
+        body, content_type = b"", None
+        params = _query_params(payload, webhook.extra_body)
+    else:
+        body, content_type = formats.render(
+            webhook.format, delivery.event_type, payload, extra_body=webhook.extra_body
+        )
+        params = None
+    [outcome] = _send(webhook, [delivery], url, body, content_type, params, keys, custom_headers)
+    return outcome
+
+
+def _send_batch(webhook, deliveries, keys, custom_headers) -> list[_Outcome]:
+    items = [(d.event_type, _payload(d)) for d in deliveries]
+    body, content_type = formats.render_batch(webhook.format, items, extra_body=webhook.extra_body)
+    url = fill_placeholders(webhook.url, {})
+    return _send(webhook, deliveries, url, body, content_type, None, keys, custom_headers)
+
+
+def _query_params(payload, extra_body) -> dict:
+    """GET webhooks send the event's top-level fields as query parameters."""
+    merged = {**(extra_body or {}), **(payload if isinstance(payload, dict) else {})}
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        for key, value in merged.items()
+    }
+
+
+def _send(webhook, deliveries, url, body, content_type, params, keys, custom_headers):
+    """One HTTP request for one delivery (or one batch); an outcome per delivery."""
+    first = deliveries[0]
+    headers = dict(custom_headers)
+    if webhook.connector_id:
+        headers.update(webhook.connector.auth_headers())
+    if content_type:
+        headers["Content-Type"] = content_type
+    headers["User-Agent"] = http.USER_AGENT
+    timestamp = int(time.time())
+    if keys:
+        headers.update(signing.signature_headers(first.message_id, timestamp, body, keys))
+    started_at = timezone.now()
+    status_code = None
+    retry_after = None
+    response = None
+    error = None
+    try:
+        response = http.request(
+            webhook.method,
+            url,
+            headers=headers,
+            body=body or None,
+            params=params,
+            timeout=webhook.timeout_seconds,
+            session=_http_session(),
+        )
+        status_code = response.status_code
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        duration_ms = response.duration_ms
+    except http.OutgoingRequestError as exc:
+        error = exc
+        duration_ms = int((timezone.now() - started_at).total_seconds() * 1000)
+    now = timezone.now()
+    outcomes = []
+    secret_headers = _secret_header_names(webhook, custom_headers)
+    logged_headers = {
+        name: (MASK if name.lower() in secret_headers else value) for name, value in headers.items()
+    }
+    request_body = body[:REQUEST_BODY_LOG_LIMIT].decode("utf-8", errors="replace")
+    for delivery in deliveries:
+        attempts_made = delivery.attempt_count + 1
+        if delivery.is_test:
+            # Tests show the receiver's answer once; they never retry or disable anything.
+            outcome = (
+                retry.OUTCOME_SUCCEEDED
+                if status_code and 200 <= status_code < 300
+                else retry.OUTCOME_FAILED
+            )
+            decision = retry.RetryDecision(outcome, None, "test delivery")
+        else:
+            decision = retry.decide(
+                attempts_made=attempts_made,
+                max_attempts=webhook.max_attempts,
+                policy=webhook.retry_policy,
+                status_code=status_code,
+                retry_after_header=retry_after,
+                now=now,
+            )
+        attempt = Attempt(
+            delivery=delivery,
+            webhook=webhook,
+            number=attempts_made,
+            trigger=delivery.next_trigger,
+            event_type=delivery.event_type,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            succeeded=decision.outcome == retry.OUTCOME_SUCCEEDED,
+            request_method=webhook.method,
+            request_url=url
+            if not params
+            else f"{url}{'&' if '?' in url else '?'}" + "&".join(f"{k}=…" for k in params),
+            request_headers=logged_headers,
+            request_body=request_body,
+            response_status=status_code,
+            response_headers=dict(response.headers) if response else {},
+            response_body=response.body if response else "",
+            response_truncated=response.truncated if response else False,
+            error_kind=error.kind if error else "",
+            error_message=(error.message if error else "")[:300],
+        )
+        outcomes.append(_Outcome(delivery, attempt, decision))
+    log.info(
+        "attempt message_id=%s webhook=%s status=%s error=%s duration_ms=%s deliveries=%s",
+        first.message_id,
+        webhook.pk,
+        status_code,
+        error.kind if error else "-",
+        duration_ms,
+        len(deliveries),
+    )
+    return outcomes
+
+
+def _secret_header_names(webhook, custom_headers) -> set[str]:
+    """Headers whose values never reach the log: auth, the connector's, and custom ones
+    (customers put API keys in them)."""
+    names = {"authorization", "proxy-authorization", "cookie"}
+    names.update(name.lower() for name in custom_headers)
+    if webhook.connector_id:
+        names.update(webhook.connector.auth_header_names())
+    return names
+
+
+# --- recording ----------------------------------------------------------------------------
+
+
+def _record(webhook: Webhook, outcomes: list[_Outcome]) -> None:
+    """Write the attempts and outcomes of one chunk in a few statements."""
+    if not outcomes:
+        return
+    now = timezone.now()
+    updated = []
+    disable_reason = ""
+    for outcome in outcomes:
+        d = outcome.delivery
+        attempt = outcome.attempt
+        d.attempt_count = attempt.number
+        d.last_attempt_at = attempt.started_at
+        d.last_status_code = attempt.response_status
+        d.last_error = attempt.error_message or (
+            "" if outcome.ok else f"HTTP {attempt.response_status}"
+        )
+        d.lease_expires_at = None
+        kind = outcome.decision.outcome
+        if kind == retry.OUTCOME_SUCCEEDED:
+            d.status = Delivery.Status.SUCCEEDED
+        elif kind == retry.OUTCOME_RETRY:
+            d.status = Delivery.Status.PENDING
+            d.next_attempt_at = outcome.decision.next_attempt_at
+            d.next_trigger = Delivery.Trigger.RETRY
+        else:
+            d.status = Delivery.Status.FAILED
+            if kind == retry.OUTCOME_DISABLE_WEBHOOK:
+                disable_reason = "The endpoint answered 410 Gone: it asked us to stop sending."
+        updated.append(d)
+    real = [o for o in outcomes if not o.delivery.is_test]
+    last = outcomes[-1].attempt
+    with transaction.atomic():
+        Attempt.objects.bulk_create([o.attempt for o in outcomes])
+        Delivery.objects.bulk_update(
+            updated,
+            [
+                "status",
+                "attempt_count",
+                "last_attempt_at",
+                "last_status_code",
+                "last_error",
+                "lease_expires_at",
+                "next_attempt_at",
+                "next_trigger",
+            ],
+        )
+        webhook_update = {
+            "last_delivery_at": last.started_at,
+            "last_status_code": last.response_status,
+            "last_error": last.error_message
+            or ("" if last.succeeded else f"HTTP {last.response_status}"),
+            "last_succeeded": last.succeeded,
+        }
+        if real:
+            if any(o.ok for o in real):
+                webhook_update["failing_since"] = None
+                webhook_update["failure_warning_sent_at"] = None
+                Webhook.objects.filter(pk=webhook.pk).update(**webhook_update)
+            else:
+                Webhook.objects.filter(pk=webhook.pk).update(**webhook_update)
+                Webhook.objects.filter(pk=webhook.pk, failing_since__isnull=True).update(
+                    failing_since=real[0].attempt.started_at
+                )
+        else:
+            Webhook.objects.filter(pk=webhook.pk).update(**webhook_update)
+    if disable_reason:
+        subscription_services.auto_disable(webhook, disable_reason)
+    webhook.last_delivery_at = now if webhook.mode == Webhook.Mode.BATCHED else last.started_at
