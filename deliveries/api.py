@@ -82,7 +82,8 @@ def validate_item(item, index: int) -> tuple[EventInput | None, list[dict]]:
     errors = []
     unknown = sorted(set(item) - ITEM_FIELDS)
     if unknown:
-        errors.append(err(unknown[0], f"Unknown field '{unknown[0]}': use type, id, name, payload."))
+        message = f"Unknown field '{unknown[0]}': use type, id, name, payload."
+        errors.append(err(unknown[0], message))
     event_type = item.get("type")
     name = item.get("name")
     if not isinstance(event_type, str) or not event_type:

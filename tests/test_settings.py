@@ -21,8 +21,8 @@ PRINT_SETTINGS = (
 def run_with_env(env: dict, *args) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {
         "DEBUG", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SECRET_KEY",
-        "FIELD_ENCRYPTION_KEY", "WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT", "SITE_URL",
-        "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "FIELD_ENCRYPTION_KEY", "WEBHOOKS_ALLOW_PRIVATE_NETWORKS", "SECURE_SSL_REDIRECT",
+        "SITE_URL", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "DJANGO_ALLOW_ASYNC_UNSAFE",
     }}
     clean["DJANGO_SETTINGS_MODULE"] = "webhooks_site.settings"
     clean.update(env)

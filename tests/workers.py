@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,34 +41,37 @@ def running_worker(queue="default", extra_env: dict | None = None, wait_for_hear
     from webhooks_site.redis import get_connection
 
     before = {w.name for w in Worker.all(connection=get_connection())}
-    proc = subprocess.Popen(
-        [
-            sys.executable, "manage.py", "rqworker", queue, "--worker-ttl", "30",
-            "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler",
-        ],
-        cwd=BASE_DIR,
-        env=worker_env(extra_env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        if wait_for_heartbeat:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                names = {w.name for w in Worker.all(connection=get_connection())}
-                if names - before:
-                    break
-                if proc.poll() is not None:
-                    raise RuntimeError(f"worker exited with {proc.returncode}")
-                time.sleep(0.1)
-            else:
-                raise RuntimeError("worker did not register within 20 s")
-        yield proc
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "manage.py", "rqworker", queue, "--worker-ttl", "30",
+                "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler",
+            ],
+            cwd=BASE_DIR,
+            env=worker_env(extra_env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            if wait_for_heartbeat:
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    names = {w.name for w in Worker.all(connection=get_connection())}
+                    if names - before:
+                        break
+                    if proc.poll() is not None:
+                        log.seek(0)
+                        output = log.read().decode(errors="replace")[-3000:]
+                        raise RuntimeError(f"worker exited with {proc.returncode}:\n{output}")
+                    time.sleep(0.1)
+                else:
+                    raise RuntimeError("worker did not register within 20 s")
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -4,6 +4,7 @@ from workspaces import views
 
 urlpatterns = [
     path("", views.dashboard, name="workspace_dashboard"),
+    path("settings/workspace/", views.workspace_settings, name="workspace_settings"),
     path("settings/workspace/access-keys/", views.access_keys, name="access_keys"),
     path(
         "settings/workspace/access-keys/client-token/reveal/",

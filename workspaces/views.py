@@ -3,8 +3,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from subscriptions.models import Webhook
 from workspaces import services
 from workspaces.access import get_workspace_for_admin, get_workspace_for_member, user_workspaces
+from workspaces.forms import WorkspaceSettingsForm
+from workspaces.models import Workspace
 
 
 @login_required
@@ -60,3 +63,46 @@ def roll_client_token(request, slug):
         )
         return redirect("access_keys", slug=slug)
     return render(request, "workspaces/roll_client_token.html", {"workspace": workspace})
+
+
+@login_required
+def workspace_settings(request, slug):
+    """Settings > Workspaces > General: the name and the "HTTPS only" policy. Turning the policy
+    on changes no webhook: the ones still on http:// are listed, and keep working until they
+    are next saved (which then requires https://)."""
+    workspace = get_workspace_for_admin(request, slug)
+    was_https_only = workspace.https_only
+    # A copy, so a rejected name never shows up in the page's own header.
+    editable = Workspace.objects.get(pk=workspace.pk)
+    form = WorkspaceSettingsForm(request.POST or None, instance=editable)
+    if request.method == "POST" and form.is_valid():
+        workspace = form.save()
+        messages.success(request, "Workspace settings saved.")
+        http_webhooks = _http_webhooks(workspace)
+        if workspace.https_only and not was_https_only and http_webhooks:
+            messages.warning(
+                request,
+                "HTTPS only is on. These webhooks still use http:// and were not changed: "
+                f"{', '.join(w.name for w in http_webhooks)}. Saving them will require an "
+                "https:// URL.",
+            )
+        return redirect("workspace_settings", slug=slug)
+    return render(
+        request,
+        "workspaces/settings.html",
+        {
+            "workspace": workspace,
+            "form": form,
+            "http_webhooks": _http_webhooks(workspace),
+        },
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _http_webhooks(workspace) -> list[Webhook]:
+    return list(
+        Webhook.objects.live()
+        .filter(workspace=workspace, url__istartswith="http://")
+        .order_by("name")
+        .only("pk", "name")
+    )

@@ -284,7 +284,8 @@ def test_it_names_the_product_in_the_user_agent_unless_told_otherwise(
     http.request("GET", url)
     http.request("GET", url, headers={"user-agent": "Custom/2.0"})
 
-    assert keepalive_server.requests[0]["User-Agent"] == "Hookshot-Webhooks/1.0 (+outgoing webhooks)"
+    assert keepalive_server.requests[0]["User-Agent"] == http.USER_AGENT
+    assert http.USER_AGENT.startswith("Hookshot-Webhooks/")
     assert keepalive_server.requests[1]["User-Agent"] == "Custom/2.0"
 
 

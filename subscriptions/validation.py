@@ -1,0 +1,388 @@
+"""The rules a webhook and a connector must follow, shared by the forms and the management API.
+
+Every function here is plain: it takes values (never a request or a form), looks at the
+database only where a rule needs it (unique names), and returns the messages to show the user.
+A function named ``check_*`` returns one message or None; a function returning several problems
+returns a list (empty: valid). The words are written for the person who typed the value, so the
+forms put them next to the field as they are and the API returns them unchanged.
+
+Parsing helpers (``parse_*``) turn what a person types into the domain value and are shared too:
+the form's text areas and the API's JSON arrays end up as the same lists.
+"""
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from deliveries import retry
+from deliveries.signing import SIGNATURE_HEADER_NAMES
+from subscriptions import catalog
+from subscriptions.models import (
+    BATCH_INTERVAL_RANGE,
+    BATCH_SIZE_RANGE,
+    MAX_ATTEMPTS_RANGE,
+    MAX_HEADERS,
+    MAX_TIMEOUT_SECONDS,
+    MAX_URL_LENGTH,
+    RATE_LIMIT_RANGE,
+    Connector,
+    Webhook,
+)
+from subscriptions.placeholders import (
+    PLACEHOLDER_RE,
+    payload_field_paths,
+    validate_placeholders,
+)
+
+MAX_EVENT_NAMES = 50
+MAX_HEADER_NAME_LENGTH = 100  # WebhookHeader.name
+MAX_HEADER_VALUE_LENGTH = 1000
+MAX_NAME_LENGTH = 100  # Webhook.name and Connector.name
+
+# RFC 7230 section 3.2.6: token = 1*tchar.
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Set by the HTTP client or the delivery engine; a custom value would break the request or
+# forge our signature. User-Agent is deliberately allowed (some receivers filter on it).
+RESERVED_HEADER_NAMES = frozenset(
+    {"host", "content-length", "content-type", "transfer-encoding", "connection"}
+    | {name.lower() for name in SIGNATURE_HEADER_NAMES}
+)
+RESERVED_HEADER_PREFIX = "webhook-"  # the Standard Webhooks namespace, all of it
+_SEPARATORS_RE = re.compile(r"[,\n\r]+")
+
+
+# --- small parsers -------------------------------------------------------------------------
+
+
+def parse_list(text: str) -> list[str]:
+    """Split text typed one per line or comma separated; trims, drops blanks and repeats."""
+    items = (item.strip() for item in _SEPARATORS_RE.split(text or ""))
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def parse_extra_body(text: str) -> tuple[dict, str | None]:
+    """The extra body parameters typed as JSON: (the object, None) or ({}, message)."""
+    if not (text or "").strip():
+        return {}, None
+    message = 'Extra body parameters must be a JSON object like {"source": "crm"}.'
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        return {}, f"{message} This is not valid JSON ({where})."
+    error = check_extra_body(value)
+    return (value, None) if error is None else ({}, error)
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def check_webhook_name(name: str, workspace, *, exclude_pk=None) -> str | None:
+    """Required, at most 100 characters, unique among the workspace's live webhooks
+    (ignoring case; deleted webhooks free their name)."""
+    name = (name or "").strip()
+    if not name:
+        return "Give the webhook a name, such as “Orders to CRM”."
+    if len(name) > MAX_NAME_LENGTH:
+        return f"The name can be at most {MAX_NAME_LENGTH} characters."
+    taken = Webhook.objects.live().filter(workspace=workspace, name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        return f"A webhook named “{taken.first().name}” exists already: pick another name."
+    return None
+
+
+def check_connector_name(name: str, workspace, *, exclude_pk=None) -> str | None:
+    name = (name or "").strip()
+    if not name:
+        return "Give the connector a name, such as “CRM API key”."
+    if len(name) > MAX_NAME_LENGTH:
+        return f"The name can be at most {MAX_NAME_LENGTH} characters."
+    taken = Connector.objects.filter(workspace=workspace, name__iexact=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        return f"A connector named “{taken.first().name}” exists already: pick another name."
+    return None
+
+
+# --- the URL ----------------------------------------------------------------------------------
+
+
+def url_problems(url: str, *, https_only: bool, allowed_placeholders: set[str] | None) -> list[str]:
+    """Everything wrong with a webhook URL that can be told without the network.
+
+    ``allowed_placeholders`` is what ``placeholder_fields()`` returns for the chosen topics
+    (None accepts any well-formed ``${name}``).
+    """
+    url = (url or "").strip()
+    if not url:
+        return ["Enter the URL that should receive the events, such as https://example.com/hooks."]
+    if len(url) > MAX_URL_LENGTH:
+        return [f"The URL can be at most {MAX_URL_LENGTH:,} characters (it has {len(url):,})."]
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return ["The URL cannot contain spaces or line breaks: encode a space as %20."]
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        return ["This is not a valid URL: check the host name and the port number."]
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return [
+            "Enter a URL starting with https:// (or http://): webhooks are sent over HTTP only."
+        ]
+    if "@" in parts.netloc:
+        return [
+            "Remove the user name and password from the URL: add them as a connector "
+            "(Authentication) or a custom header instead, where they are kept secret."
+        ]
+    if not parts.hostname:
+        return ["The URL has no host name: enter a full URL such as https://example.com/webhooks."]
+    problems = []
+    if https_only and scheme != "https":
+        problems.append(
+            "This workspace's policy requires HTTPS: use an https:// URL "
+            "(admins can change the policy in Settings > General)."
+        )
+    problems += validate_placeholders(url, allowed_placeholders)
+    return problems
+
+
+def check_destination(url: str) -> str | None:
+    """Refuse a URL whose host is a private, loopback or otherwise internal address, unless
+    ``WEBHOOKS_ALLOW_PRIVATE_NETWORKS`` is on. Placeholders are filled with "x" first.
+
+    A host that does not resolve (yet) is accepted: the reachability check after saving
+    warns about it, and deliveries are retried until it answers. Only the host matters here,
+    so call it once ``url_problems()`` found nothing.
+    """
+    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_NETWORKS", False):
+        return None
+    from deliveries import http
+
+    filled = PLACEHOLDER_RE.sub("x", url.strip())
+    try:
+        http.check_destination(filled)
+    except http.OutgoingRequestError as exc:
+        if exc.kind == "blocked":
+            return f"{exc.message}. Webhooks can only be sent to addresses on the public internet."
+        if exc.kind == "invalid_url":
+            return f"This URL cannot be requested: {exc.message}."
+    return None
+
+
+# --- topics -----------------------------------------------------------------------------------
+
+
+def topic_problems(topics: list[str]) -> list[str]:
+    """At least one topic, each one the catalog accepts (excluded system events are refused)."""
+    if not topics:
+        return ["Pick at least one topic: the webhook receives only the events you tick."]
+    return [message for key in topics if (message := catalog.validate_event_type(key, name="-"))]
+
+
+def system_event_problems(keys: list[str]) -> list[str]:
+    """Extra ``system.<name>`` keys typed in the "Other system events" box."""
+    problems = []
+    for key in keys:
+        if not key.startswith(catalog.SYSTEM_PREFIX):
+            problems.append(
+                f"“{key}” is not a system event: system events start with system., "
+                "such as system.email_opened."
+            )
+            continue
+        message = catalog.validate_event_type(key)
+        if message and key not in catalog.EXCLUDED_SYSTEM_EVENTS:
+            message = (
+                f"“{key}” is not a valid system event: after system. use lowercase letters, "
+                "digits and underscores, such as system.email_opened."
+            )
+        if message:
+            problems.append(message)
+    return problems
+
+
+def event_name_problems(names: list[str], *, custom_selected: bool) -> list[str]:
+    """The custom event names a webhook on the "custom" topic receives."""
+    if not custom_selected:
+        if names:
+            return ["Tick “Custom event” to receive these events, or clear this box."]
+        return []
+    if not names:
+        return ["List the custom event names to receive, such as Added To Cart."]
+    if len(names) > MAX_EVENT_NAMES:
+        return [f"At most {MAX_EVENT_NAMES} custom event names (there are {len(names)})."]
+    limit = catalog.CUSTOM_EVENT_NAME_MAX_LENGTH
+    return [
+        f"“{name[:40]}…” is too long: a custom event name can be at most {limit} characters."
+        for name in names
+        if len(name) > limit
+    ]
+
+
+def placeholder_fields(topics: list[str]) -> set[str] | None:
+    """The ``${name}`` placeholders the chosen topics' events can fill: the union of their
+    sample payloads' field paths. None (any name) when a topic's fields cannot be known from a
+    sample: custom events, and system events without a catalog entry."""
+    fields: set[str] = set()
+    for key in topics:
+        spec = catalog.get(key)
+        if key == catalog.CUSTOM_EVENT or spec is None:
+            return None
+        fields |= payload_field_paths(spec.sample())
+    return fields
+
+
+def sample_payload(topics: list[str]) -> dict:
+    """The sample event of the first topic that has one (what test requests fill the URL with)."""
+    for key in topics:
+        spec = catalog.get(key)
+        if spec is not None:
+            return spec.sample()
+    return {}
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+
+def check_header_name(name: str) -> str | None:
+    if not name:
+        return "Give this header a name, or clear its value to remove it."
+    if len(name) > MAX_HEADER_NAME_LENGTH:
+        return f"A header name can be at most {MAX_HEADER_NAME_LENGTH} characters."
+    if not _TOKEN_RE.fullmatch(name):
+        return (
+            f"“{name}” is not a valid header name: use letters, digits and dashes, "
+            "such as X-Api-Version (no spaces or colons)."
+        )
+    lowered = name.lower()
+    if lowered in RESERVED_HEADER_NAMES or lowered.startswith(RESERVED_HEADER_PREFIX):
+        return f"{name} is set by the webhook itself and cannot be changed: pick another name."
+    return None
+
+
+def check_header_value(value: str) -> str | None:
+    if any(ch in value for ch in "\r\n\x00"):
+        return "A header value must fit on one line (no line breaks)."
+    if len(value) > MAX_HEADER_VALUE_LENGTH:
+        return f"A header value can be at most {MAX_HEADER_VALUE_LENGTH:,} characters."
+    return None
+
+
+def header_problems(
+    headers: list[tuple[str, str]], *, connector: Connector | None = None
+) -> tuple[list[str | None], list[str]]:
+    """Check custom header rows, in order.
+
+    Returns (one message or None per row, messages about the rows as a whole). A name used
+    twice (ignoring case) or also sent by the chosen connector is reported on its row.
+    """
+    row_errors: list[str | None] = []
+    seen: set[str] = set()
+    connector_names = connector.auth_header_names() if connector else set()
+    for name, value in headers:
+        error = check_header_name(name) or check_header_value(value)
+        if error is None and name.lower() in seen:
+            error = f"{name} is listed twice: keep one row per header."
+        if error is None and name.lower() in connector_names:
+            error = f"The connector “{connector.name}” sends {name} already: remove this row."
+        seen.add(name.lower())
+        row_errors.append(error)
+    overall = []
+    if len(headers) > MAX_HEADERS:
+        overall.append(f"At most {MAX_HEADERS} custom headers (there are {len(headers)}).")
+    return row_errors, overall
+
+
+# --- numbers and the rest ---------------------------------------------------------------------
+
+
+def _check_range(value, bounds: tuple[int, int], what: str, unit: str = "") -> str | None:
+    low, high = bounds
+    if value is None or isinstance(value, bool) or not isinstance(value, int):
+        return f"Enter {what} as a whole number from {low:,} to {high:,}{unit}."
+    if not low <= value <= high:
+        return f"{what[0].upper()}{what[1:]} must be from {low:,} to {high:,}{unit}."
+    return None
+
+
+def check_batch_size(value) -> str | None:
+    return _check_range(value, BATCH_SIZE_RANGE, "the batch size", " events")
+
+
+def check_batch_interval(value) -> str | None:
+    return _check_range(value, BATCH_INTERVAL_RANGE, "the batch interval", " seconds")
+
+
+def check_max_attempts(value) -> str | None:
+    return _check_range(value, MAX_ATTEMPTS_RANGE, "the number of attempts")
+
+
+def check_rate_limit(value) -> str | None:
+    """Optional: None means no limit."""
+    if value is None:
+        return None
+    return _check_range(value, RATE_LIMIT_RANGE, "the rate limit", " requests per second")
+
+
+def check_timeout(value) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_TIMEOUT_SECONDS:
+        return f"The timeout can be at most {MAX_TIMEOUT_SECONDS} seconds."
+    return _check_range(value, (1, MAX_TIMEOUT_SECONDS), "the timeout", " seconds")
+
+
+def check_retry_policy(value) -> str | None:
+    if value not in retry.POLICIES:
+        return "Pick a retry policy."
+    return None
+
+
+def check_extra_body(value) -> str | None:
+    if not isinstance(value, dict):
+        return 'Extra body parameters must be a JSON object like {"source": "crm"}.'
+    return None
+
+
+# --- connectors -------------------------------------------------------------------------------
+
+
+def check_single_line(value: str, what: str) -> str | None:
+    if any(ch in (value or "") for ch in "\r\n\x00"):
+        return f"The {what} must fit on one line (no line breaks)."
+    return None
+
+
+def connector_problems(
+    *, kind: str, username: str, header_name: str, secret: str, secret_required: bool
+) -> dict[str, str]:
+    """Field name -> message for a connector's credentials (the name is checked apart)."""
+    problems: dict[str, str] = {}
+    if kind not in Connector.Kind.values:
+        problems["kind"] = "Pick how the connector authenticates."
+        return problems
+    if kind == Connector.Kind.BASIC:
+        if not username:
+            problems["username"] = "Basic authentication needs a user name."
+        elif ":" in username:
+            problems["username"] = "A Basic user name cannot contain a colon (:)."
+        elif error := check_single_line(username, "user name"):
+            problems["username"] = error
+    if kind == Connector.Kind.API_KEY:
+        if not header_name:
+            problems["header_name"] = "Name the header that carries the key, such as X-API-Key."
+        elif error := check_header_name(header_name):
+            problems["header_name"] = error
+    if secret:
+        if error := check_single_line(secret, "secret"):
+            problems["secret"] = error
+    elif secret_required:
+        problems["secret"] = {
+            Connector.Kind.BASIC: "Enter the password.",
+            Connector.Kind.BEARER: "Enter the token.",
+            Connector.Kind.API_KEY: "Enter the API key.",
+        }[kind]
+    return problems
