@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from deliveries.services import success_rates
 from subscriptions import services
 from subscriptions.forms import WEBHOOK_FIELDS, ConnectorForm, WebhookForm, describe_policy
 from subscriptions.models import Connector, Webhook
@@ -57,10 +58,18 @@ def get_connector_for_admin(request, slug, pk) -> Connector:
 # --- webhooks ---------------------------------------------------------------------------------
 
 
+def with_success_rates(webhooks):
+    """Attach each webhook's 24 h success rate (one grouped query for the whole list)."""
+    rates = success_rates([w.pk for w in webhooks])
+    for webhook in webhooks:
+        webhook.success_rate = rates.get(webhook.pk)
+    return webhooks
+
+
 @login_required
 def webhook_list(request, slug):
     workspace = get_workspace_for_member(request, slug)
-    webhooks = list(workspace.webhooks.live().order_by(Lower("name"), "pk"))
+    webhooks = with_success_rates(list(workspace.webhooks.live().order_by(Lower("name"), "pk")))
     return render(
         request,
         "subscriptions/webhook_list.html",
@@ -191,7 +200,7 @@ def webhook_toggle(request, slug, pk):
         return render(
             request,
             "subscriptions/_webhook_row.html",
-            {"workspace": webhook.workspace, "webhook": webhook},
+            {"workspace": webhook.workspace, "webhook": with_success_rates([webhook])[0]},
         )
     state = "enabled" if webhook.is_enabled else "disabled"
     messages.success(request, f"Webhook “{webhook.name}” {state}.")

@@ -366,3 +366,24 @@ def test_test_connection_without_javascript_is_a_page_with_a_way_back(
 def test_test_connection_only_accepts_posts(alice_client, acme):
     webhook = make_webhook(acme)
     assert alice_client.get(url("webhook_test_connection", webhook)).status_code == 405
+
+
+def test_the_list_shows_each_webhooks_success_rate_over_24_hours(alice_client, acme):
+    from django.utils import timezone
+
+    from deliveries.models import Attempt
+    from deliveries.services import send
+    from tests.subscriptions.factories import make_webhook
+
+    hook = make_webhook(acme, name="Rated")
+    quiet = make_webhook(acme, name="Quiet")
+    delivery = send(hook, "form.submitted", {})
+    for ok in (True, True, True, False):
+        Attempt.objects.create(delivery=delivery, webhook=hook, number=1, trigger="event",
+                               event_type="form.submitted", started_at=timezone.now(),
+                               succeeded=ok, request_method="POST", request_url=hook.url)
+    html = alice_client.get("/w/acme/settings/integrations/webhooks/").content.decode()
+    assert "75% succeeded · 24 h" in html
+    assert "3 of 4 attempts succeeded in the last 24 hours" in html
+    assert html.count("succeeded · 24 h") == 1  # the quiet webhook shows no rate
+    assert quiet.name in html
