@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -56,6 +57,7 @@ class DrainResult:
     failed: int = 0
     skipped: str = ""
     more: bool = False
+    paused: bool = False  # the receiver looked down; the rest waits for a later drain
     errors: list[str] = field(default_factory=list)
 
 
@@ -71,10 +73,10 @@ def drain(webhook_id: int, *, time_budget: float = TIME_BUDGET_SECONDS) -> Drain
         deadline = time.monotonic() + time_budget
         while True:
             progressed = _drain_until(webhook_id, deadline, result)
-            if time.monotonic() >= deadline and progressed:
-                result.more = True
+            if result.paused or not progressed:
                 break
-            if not progressed:
+            if time.monotonic() >= deadline:
+                result.more = True
                 break
     finally:
         _release_webhook_lease(webhook_id)
@@ -138,6 +140,8 @@ def _drain_until(webhook_id, deadline, result: DrainResult) -> bool:
         if any(o.decision.outcome == retry.OUTCOME_DISABLE_WEBHOOK for o in outcomes):
             return progressed
         if consecutive_failures >= CONSECUTIVE_FAILURES_TO_PAUSE:
+            result.paused = True
+            _pause(webhook)
             return progressed
         if webhook.ordered and outcomes and not outcomes[-1].ok:
             return progressed
@@ -255,6 +259,18 @@ def _release_unattempted(webhook, deliveries, last_outcome) -> None:
     Delivery.objects.filter(
         pk__in=[d.pk for d in deliveries], status=Delivery.Status.SENDING
     ).update(**update)
+
+
+def _pause(webhook) -> None:
+    """The receiver failed several times in a row: its other due deliveries wait a little
+    (the sweeper wakes the webhook again), instead of each failing against it right now."""
+    now = timezone.now()
+    Delivery.objects.filter(
+        webhook=webhook,
+        status=Delivery.Status.PENDING,
+        is_test=False,
+        next_attempt_at__lt=now + PAUSE_AFTER_FAILURES,
+    ).update(next_attempt_at=now + PAUSE_AFTER_FAILURES)
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -377,7 +393,7 @@ def _send(webhook, deliveries, url, body, content_type, params, keys, custom_hea
             request_method=webhook.method,
             request_url=url
             if not params
-            else f"{url}{'&' if '?' in url else '?'}" + "&".join(f"{k}=…" for k in params),
+            else f"{url}{'&' if '?' in url else '?'}{urlencode(params)}",
             request_headers=logged_headers,
             request_body=request_body,
             response_status=status_code,

@@ -356,3 +356,28 @@ def test_rate_limited_webhooks_space_their_requests(make_webhook, httpserver, al
     drain(hook.pk)
     assert clock.monotonic() - started >= 0.45  # 6 requests at 10/s: 5 gaps of 0.1 s
     assert len(received(httpserver)) == 6
+
+
+def test_a_receiver_failing_five_times_in_a_row_is_paused_and_the_worker_moves_on(
+    make_webhook, httpserver, allow_private, acme
+):
+    httpserver.expect_request("/down").respond_with_data("no", status=500)
+    hook = make_webhook(httpserver.url_for("/down"), topics=["form.submitted"])
+    publish_many(acme, [EventInput("form.submitted", FORM) for _ in range(12)])
+    result = drain(hook.pk)
+    assert result.paused is True
+    assert (result.sent, result.failed) == (5, 5)
+    assert len(received(httpserver)) == 5
+    waiting = Delivery.objects.filter(attempt_count=0)
+    assert waiting.count() == 7
+    assert all(d.next_attempt_at > timezone.now() for d in waiting)  # not hammered again
+    assert set(waiting.values_list("status", flat=True)) == {"pending"}
+
+
+def test_get_attempts_log_the_real_query_string(make_webhook, httpserver, allow_private, acme):
+    httpserver.expect_request("/q").respond_with_data("ok")
+    hook = make_webhook(httpserver.url_for("/q"), method="GET", topics=["form.submitted"])
+    publish(acme, "form.submitted", {"email": "a+b@example.com"})
+    drain(hook.pk)
+    expected = httpserver.url_for("/q") + "?email=a%2Bb%40example.com"
+    assert Attempt.objects.get().request_url == expected
