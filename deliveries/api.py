@@ -117,6 +117,16 @@ def validate_item(item, index: int) -> tuple[EventInput | None, list[dict]]:
 
 @csrf_exempt
 def ingest_events(request):
+    # Any database failure (the token lookup included, not only the insert) is a 503 the
+    # producer can retry; the insert is one transaction, so nothing was kept in part.
+    try:
+        return _ingest_events(request)
+    except DatabaseError:
+        return error_response(503, "The event store is unavailable: retry shortly.",
+                              headers={"Retry-After": "5"})
+
+
+def _ingest_events(request):
     if request.method != "POST":
         return error_response(405, "Use POST.", headers={"Allow": "POST"})
     workspace = authenticate(request)
@@ -159,11 +169,7 @@ def ingest_events(request):
             429, "Too many events for this workspace: slow down and retry.",
             headers={"Retry-After": str(retry_after)},
         )
-    try:
-        result = publish_many(workspace, events)
-    except DatabaseError:
-        return error_response(503, "The event store is unavailable: retry shortly.",
-                              headers={"Retry-After": "5"})
+    result = publish_many(workspace, events)
     return JsonResponse(
         {
             "ids": [e.event_id for e in result.events],
@@ -178,13 +184,17 @@ def over_rate_limit(workspace, count: int) -> int:
     """Fixed one-minute window per workspace in Redis. Returns seconds to wait, or 0.
 
     Fails open: when Redis is down events are still accepted (they are what we must not
-    lose), and the limit resumes when Redis returns."""
+    lose), and the limit resumes when Redis returns. After a failure it skips Redis for a few
+    seconds, as wake() does, so a frozen Redis does not cost every request a timeout."""
     limit = settings.WEBHOOKS_INGEST_RATE_PER_MINUTE
     if not limit:
         return 0
     from redis.exceptions import RedisError
 
-    from deliveries.services import fail_fast_redis
+    from deliveries.services import fail_fast_redis, note_redis_failure, redis_backing_off
+
+    if redis_backing_off():
+        return 0
 
     now = time.time()
     window = int(now // 60)
@@ -196,6 +206,7 @@ def over_rate_limit(workspace, count: int) -> int:
         pipe.expire(key, 120)
         total, _ = pipe.execute()
     except RedisError:
+        note_redis_failure()
         return 0
     if total > limit:
         conn.decrby(key, count)  # refused events do not count

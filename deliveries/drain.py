@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,7 +35,6 @@ TIME_BUDGET_SECONDS = 20
 CONSECUTIVE_FAILURES_TO_PAUSE = 5
 PAUSE_AFTER_FAILURES = timedelta(seconds=30)
 MAX_CHUNK = 200
-WEBHOOK_LEASE = timedelta(seconds=60)
 REQUEST_BODY_LOG_LIMIT = 64 * 1024
 MASK = "••••••••"
 
@@ -64,6 +64,7 @@ class DrainResult:
 def drain(webhook_id: int, *, time_budget: float = TIME_BUDGET_SECONDS) -> DrainResult:
     from deliveries.services import clear_wake_mark, wake
 
+    drop_broken_connections()
     result = DrainResult(webhook_id)
     clear_wake_mark(webhook_id)
     if not _acquire_webhook_lease(webhook_id):
@@ -84,6 +85,16 @@ def drain(webhook_id: int, *, time_budget: float = TIME_BUDGET_SECONDS) -> Drain
     if result.more or _has_due(webhook_id):
         wake([webhook_id], force=True)
     return result
+
+
+def drop_broken_connections() -> None:
+    """What Django does around every web request, for jobs: close a database connection that
+    failed or outlived CONN_MAX_AGE, so the next query reconnects. A worker lives for days, and
+    without this a connection broken by a database outage fails every later job until the
+    worker is restarted. Connections inside a transaction (a caller's, or a test's) are left."""
+    for conn in connections.all(initialized_only=True):
+        if not conn.in_atomic_block:
+            conn.close_if_unusable_or_obsolete()
 
 
 def _drain_until(webhook_id, deadline, result: DrainResult) -> bool:
@@ -156,12 +167,20 @@ def _drain_until(webhook_id, deadline, result: DrainResult) -> bool:
 # --- claiming -----------------------------------------------------------------------------
 
 
+def _lease_margin() -> timedelta:
+    """WEBHOOKS_LEASE_SECONDS: how long a claim outlives the longest its requests could take.
+
+    A worker killed mid-drain holds its webhook for twice this and its claimed deliveries for
+    the requests' timeouts plus this; then another worker takes them over (same webhook-id)."""
+    return timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS)
+
+
 def _acquire_webhook_lease(webhook_id) -> bool:
     now = timezone.now()
     return bool(
         Webhook.objects.filter(pk=webhook_id)
         .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
-        .update(drain_lease_until=now + WEBHOOK_LEASE)
+        .update(drain_lease_until=now + 2 * _lease_margin())
     )
 
 
@@ -189,8 +208,9 @@ def _claim(webhook: Webhook, limit: int) -> list[Delivery]:
     that is not due yet: the claim stops at the first one (FIFO hold-back). Batched webhooks
     send at most one batch per interval."""
     now = timezone.now()
-    lease_for = timedelta(seconds=webhook.timeout_seconds * min(limit, 20) + 30)
-    Webhook.objects.filter(pk=webhook.pk).update(drain_lease_until=now + WEBHOOK_LEASE + lease_for)
+    margin = _lease_margin()
+    lease_for = timedelta(seconds=webhook.timeout_seconds * min(limit, 20)) + margin
+    Webhook.objects.filter(pk=webhook.pk).update(drain_lease_until=now + 2 * margin + lease_for)
     with transaction.atomic():
         candidates = Delivery.objects.filter(webhook=webhook, status__in=ACTIVE)
         if not webhook.is_enabled:

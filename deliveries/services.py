@@ -98,6 +98,7 @@ def _publish_many(workspace, items: list[EventInput]) -> PublishResult:
 
         webhooks = list(
             Webhook.objects.live()
+            .managed_in_settings()  # chatbot steps' webhooks fire only from their flow
             .filter(workspace=workspace, status=Webhook.Status.ENABLED)
             .only("id", "topics", "event_names")
         )
@@ -188,13 +189,23 @@ def wake_after_commit(webhook_ids) -> None:
         transaction.on_commit(lambda: wake(ids), robust=True)
 
 
+def redis_backing_off() -> bool:
+    """True for a few seconds after a Redis call failed: callers on a request path skip Redis
+    meanwhile, so an outage costs one request one short timeout, not every request."""
+    return time.monotonic() < _redis_down_until
+
+
+def note_redis_failure() -> None:
+    global _redis_down_until
+    _redis_down_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+
+
 def wake(webhook_ids, *, force: bool = False) -> int:
     """Enqueue a drain job per webhook, at most one queued per webhook (unless force).
 
-    Never slow: Redis calls use a sub-second connect timeout and no retries, and after a
-    failure wake() skips Redis for a few seconds. Returns how many jobs were enqueued."""
-    global _redis_down_until
-    if not webhook_ids or time.monotonic() < _redis_down_until:
+    Never slow: Redis calls use sub-second timeouts and no retries, and after a failure
+    wake() skips Redis for a few seconds. Returns how many jobs were enqueued."""
+    if not webhook_ids or redis_backing_off():
         return 0
     from redis.exceptions import RedisError
 
@@ -211,7 +222,7 @@ def wake(webhook_ids, *, force: bool = False) -> int:
                 enqueued += 1
         return enqueued
     except RedisError as exc:
-        _redis_down_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+        note_redis_failure()
         log.warning("wake skipped, Redis unavailable (%s); the sweeper will catch up", exc)
         return 0
 
@@ -237,7 +248,9 @@ def fail_fast_redis():
         from redis.backoff import NoBackoff
 
         _connections[url] = redis.Redis.from_url(
-            url, socket_connect_timeout=0.5, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+            # A frozen Redis accepts connections and never answers: the read timeout is what
+            # bounds a request then, so it stays well under a second.
+            url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=Retry(NoBackoff(), 0)
         )
     return _connections[url]
 

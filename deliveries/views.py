@@ -18,7 +18,9 @@ NO_WORKER_AFTER = timedelta(seconds=10)
 
 
 def get_live_webhook(workspace, pk) -> Webhook:
-    return get_object_or_404(Webhook.objects.live(), workspace=workspace, pk=pk)
+    return get_object_or_404(
+        Webhook.objects.live().managed_in_settings(), workspace=workspace, pk=pk
+    )
 
 
 def topic_choices(webhook: Webhook) -> list[tuple[str, str]]:

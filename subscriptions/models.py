@@ -89,6 +89,10 @@ class WebhookQuerySet(models.QuerySet):
     def deleted(self):
         return self.filter(deleted_at__isnull=False)
 
+    def managed_in_settings(self):
+        """Webhooks the Settings > Webhooks screens and the API manage (not chatbot steps')."""
+        return self.filter(source=Webhook.Source.SETTINGS)
+
 
 class Webhook(models.Model):
     class Method(models.TextChoices):
@@ -109,12 +113,19 @@ class Webhook(models.Model):
         EXPONENTIAL = retry.POLICY_DEFAULT, "Exponential backoff (1, 2, 4 … minutes, then hourly)"
         THREE_RETRIES = retry.POLICY_THREE_RETRIES, "3 retries (1, 2 and 4 minutes)"
 
+    class Source(models.TextChoices):
+        SETTINGS = "settings", "Settings > Webhooks"
+        CHATFLOW = "chatflow", "A chatbot flow step"
+
     class Status(models.TextChoices):
         ENABLED = "enabled", "Enabled"
         DISABLED = "disabled", "Disabled"
         AUTO_DISABLED = "auto_disabled", "Auto-disabled"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="webhooks")
+    # A chatbot step's webhook is edited in its flow and fired only by the flow engine: the
+    # webhook screens, the API and publish() leave it alone.
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.SETTINGS)
     name = models.CharField(max_length=100)
     url = models.CharField(max_length=MAX_URL_LENGTH)
     method = models.CharField(max_length=4, choices=Method.choices, default=Method.POST)

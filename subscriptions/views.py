@@ -33,7 +33,8 @@ REACHABILITY_TIMEOUT = 5  # seconds; the check runs while the admin waits for th
 
 def _get_webhook(workspace, pk, *, deleted=False) -> Webhook:
     webhooks = Webhook.objects.deleted() if deleted else Webhook.objects.live()
-    webhook = get_object_or_404(webhooks.select_related("connector"), workspace=workspace, pk=pk)
+    webhooks = webhooks.managed_in_settings().select_related("connector")
+    webhook = get_object_or_404(webhooks, workspace=workspace, pk=pk)
     webhook.workspace = workspace  # the very object the access check loaded
     return webhook
 
@@ -69,14 +70,15 @@ def with_success_rates(webhooks):
 @login_required
 def webhook_list(request, slug):
     workspace = get_workspace_for_member(request, slug)
-    webhooks = with_success_rates(list(workspace.webhooks.live().order_by(Lower("name"), "pk")))
+    webhooks = workspace.webhooks.live().managed_in_settings().order_by(Lower("name"), "pk")
+    webhooks = with_success_rates(list(webhooks))
     return render(
         request,
         "subscriptions/webhook_list.html",
         {
             "workspace": workspace,
             "webhooks": webhooks,
-            "deleted_count": workspace.webhooks.deleted().count(),
+            "deleted_count": workspace.webhooks.deleted().managed_in_settings().count(),
         },
     )
 
@@ -231,7 +233,10 @@ def webhook_deleted_list(request, slug):
     return render(
         request,
         "subscriptions/webhook_deleted_list.html",
-        {"workspace": workspace, "webhooks": workspace.webhooks.deleted().order_by("-deleted_at")},
+        {
+            "workspace": workspace,
+            "webhooks": workspace.webhooks.deleted().managed_in_settings().order_by("-deleted_at"),
+        },
     )
 
 

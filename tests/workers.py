@@ -5,7 +5,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,3 +75,22 @@ def running_worker(queue="default", extra_env: dict | None = None, wait_for_hear
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextmanager
+def running_workers(count: int, queue="default", extra_env: dict | None = None):
+    """Several workers on one queue, as production scales them; all stopped on exit."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield [stack.enter_context(running_worker(queue, extra_env)) for _ in range(count)]
+
+
+def kill_worker(proc) -> None:
+    """SIGKILL the worker's whole process group, as an OOM killer or a lost machine would:
+    no handler runs, nothing is cleaned up, a request in flight is cut."""
+    import signal
+
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)

@@ -28,6 +28,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 # A webhook whose every attempt failed for this many days is turned off (Auto-disabled).
 WEBHOOKS_AUTO_DISABLE_AFTER_DAYS = env.int("WEBHOOKS_AUTO_DISABLE_AFTER_DAYS", default=5)
+# How long a worker's claim outlives the longest its requests could take. A worker that dies
+# mid-drain holds its deliveries that much longer; then another worker sends them again.
+WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=30)
 # Ingest API limits: events per minute per workspace (0 = no limit), body and event sizes.
 WEBHOOKS_INGEST_RATE_PER_MINUTE = env.int("WEBHOOKS_INGEST_RATE_PER_MINUTE", default=6000)
 # The ingest API accepts bodies up to 5 MiB (it answers 413 above that itself).
@@ -49,6 +52,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "deliveries",
     "inbox",
+    "chatflows",
     "webhooks_site",
 ]
 
@@ -87,8 +91,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Workers and the web server write concurrently; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Workers and the web server write concurrently: wait for the lock instead of failing,
+    # and take the write lock when a transaction starts (a read-then-write transaction that
+    # finds another writer in between would otherwise fail at once, whatever the timeout).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -42,7 +42,11 @@ def test_createworkspace_refuses_a_taken_or_invalid_slug():
 
 
 @pytest.mark.django_db
-def test_setupdemo_prints_a_login_that_works():
+def test_setupdemo_prints_a_login_that_works(settings):
+    from chatflows.models import Campaign
+    from subscriptions.models import Webhook
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True  # as make run sets it: the inbox is local
     out = StringIO()
     call_command("setupdemo", stdout=out)
     text = out.getvalue()
@@ -52,3 +56,16 @@ def test_setupdemo_prints_a_login_that_works():
     assert Membership.objects.get(user=user, workspace__slug="demo").role == "admin"
     call_command("setupdemo", stdout=StringIO())  # running it twice is fine
     assert Workspace.objects.filter(slug="demo").count() == 1
+    assert Webhook.objects.live().managed_in_settings().filter(name="Demo inbox").count() == 1
+    assert Campaign.objects.filter(workspace__slug="demo").count() == 1
+
+
+@pytest.mark.django_db
+def test_setupdemo_leaves_the_chatbot_demo_out_when_private_networks_are_refused(settings):
+    from chatflows.models import Campaign
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = False
+    out = StringIO()
+    call_command("setupdemo", stdout=out)
+    assert "Chatbot demo left out: Blocked: loopback address" in out.getvalue()
+    assert not Campaign.objects.exists()

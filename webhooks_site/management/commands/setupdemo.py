@@ -66,3 +66,15 @@ class Command(BaseCommand):
             # SITE_URL changed since the last run: follow it.
             demo.url = url
             demo.save(update_fields=["url", "updated_at"])
+
+        # A chatbot campaign whose steps post to the same inbox (see Chatbot flows). Its
+        # webhooks are validated like any other: with private networks refused (production
+        # settings) a local inbox URL is too, and the chatbot demo is left out.
+        from django.core.exceptions import ValidationError
+
+        from chatflows.services import create_demo_campaign
+
+        try:
+            create_demo_campaign(workspace, url)
+        except ValidationError as exc:
+            self.stdout.write(f"Chatbot demo left out: {'; '.join(exc.messages)}")
