@@ -249,6 +249,10 @@ def get(key: str) -> EventTypeSpec | None:
     return _BY_KEY.get(key)
 
 
+# The longest type an event, a delivery or an attempt stores (their event type columns).
+EVENT_TYPE_MAX_LENGTH = 150
+
+
 def validate_event_type(key: str, *, name: str | None = None) -> str | None:
     """Check an event type (and, for custom events, its name).
 
@@ -272,6 +276,8 @@ def validate_event_type(key: str, *, name: str | None = None) -> str | None:
         if key.startswith(SYSTEM_PREFIX) and _SYSTEM_NAME_RE.fullmatch(
             key.removeprefix(SYSTEM_PREFIX)
         ):
+            if len(key) > EVENT_TYPE_MAX_LENGTH:
+                return f"An event type can be at most {EVENT_TYPE_MAX_LENGTH} characters."
             return None
     return f"Unknown event type '{key}'. Use one of the types listed at GET /api/v1/event-types."
 

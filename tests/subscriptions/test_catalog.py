@@ -373,3 +373,11 @@ def test_unknown_message_names_the_type():
 
 def test_a_name_does_not_make_an_unknown_type_valid():
     assert catalog.validate_event_type("order.paid", name="Paid") is not None
+
+
+def test_a_system_event_name_longer_than_the_stored_type_is_refused():
+    from subscriptions.catalog import EVENT_TYPE_MAX_LENGTH, validate_event_type
+
+    fits = "system." + "a" * (EVENT_TYPE_MAX_LENGTH - len("system."))
+    assert validate_event_type(fits) is None
+    assert validate_event_type(fits + "a") == "An event type can be at most 150 characters."
