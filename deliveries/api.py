@@ -44,21 +44,63 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(raw: bytes):
-    """Strict JSON: no NaN/Infinity, bounded nesting. Raises ValueError with a user message."""
+class _Unstorable(ValueError):
+    """Valid JSON that no database column can hold: refused with its own message."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999 parses as infinity, which JSON cannot carry on
+        raise _Unstorable(f"The number {text[:20]} is too large: numbers must be finite.")
+    return value
+
+
+def parse_json(raw: bytes, *, check_strings: bool = True):
+    """Strict JSON: no NaN/Infinity, bounded nesting, and nothing the database cannot store
+    (NUL characters, unpaired surrogates, numbers too large to be finite). Raises ValueError
+    with a user message."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("The body is not valid UTF-8.")
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError(f"The JSON is nested too deeply (at most {MAX_NESTING} levels).")
+    except _Unstorable:
+        raise
     except ValueError as exc:
         raise ValueError(f"The body is not valid JSON: {exc}")
     if _depth(data) > MAX_NESTING:
         raise ValueError(f"The JSON is nested too deeply (at most {MAX_NESTING} levels).")
+    if check_strings:  # the management API checks text itself, naming the field at fault
+        _check_strings(data)
     return data
+
+
+def _check_strings(value) -> None:
+    """Every key and string must be storable text. Depth is already bounded."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_string(key)
+            _check_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item)
+    elif isinstance(value, str):
+        _check_string(value)
+
+
+def _check_string(text: str) -> None:
+    if "\x00" in text:
+        raise _Unstorable("Text cannot contain NUL characters (\\u0000).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Unstorable(
+            "Text cannot contain unpaired surrogates (\\ud800 to \\udfff): send characters "
+            "as UTF-8, or escape them as a complete surrogate pair."
+        )
 
 
 def _depth(value, level=1) -> int:

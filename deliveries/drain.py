@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from deliveries import formats, http, retry, signing
 from deliveries.models import Attempt, Delivery
+from deliveries.notifications import notify_auto_disabled
 from subscriptions import services as subscription_services
 from subscriptions.models import Webhook
 from subscriptions.placeholders import fill_placeholders
@@ -189,8 +190,16 @@ def _release_webhook_lease(webhook_id) -> None:
 
 
 def _has_due(webhook_id) -> bool:
+    """Is there work a drain could do now? The same rule as _claim: a webhook that is not
+    enabled only gets its test deliveries (else a drain of it would wake itself forever)."""
     now = timezone.now()
-    return _due(Delivery.objects.filter(webhook_id=webhook_id), now).exists()
+    deliveries = Delivery.objects.filter(webhook_id=webhook_id)
+    webhook = Webhook.objects.filter(pk=webhook_id).only("status", "deleted_at").first()
+    if webhook is None or webhook.is_deleted:
+        return False
+    if not webhook.is_enabled:
+        deliveries = deliveries.filter(is_test=True)
+    return _due(deliveries, now).exists()
 
 
 def _due(queryset, now):
@@ -505,7 +514,6 @@ def _record(webhook: Webhook, outcomes: list[_Outcome]) -> None:
         if real:
             if any(o.ok for o in real):
                 webhook_update["failing_since"] = None
-                webhook_update["failure_warning_sent_at"] = None
                 Webhook.objects.filter(pk=webhook.pk).update(**webhook_update)
             else:
                 Webhook.objects.filter(pk=webhook.pk).update(**webhook_update)
@@ -514,6 +522,6 @@ def _record(webhook: Webhook, outcomes: list[_Outcome]) -> None:
                 )
         else:
             Webhook.objects.filter(pk=webhook.pk).update(**webhook_update)
-    if disable_reason:
-        subscription_services.auto_disable(webhook, disable_reason)
+    if disable_reason and subscription_services.auto_disable(webhook, disable_reason):
+        notify_auto_disabled(webhook)
     webhook.last_delivery_at = now if webhook.mode == Webhook.Mode.BATCHED else last.started_at

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deliveries.models import Delivery
+from deliveries.notifications import notify_auto_disabled
 from subscriptions import services as subscription_services
 from subscriptions.models import Webhook
 
@@ -27,8 +28,10 @@ class SweepResult:
 
 
 def sweep(now=None) -> SweepResult:
+    from deliveries.drain import drop_broken_connections
     from deliveries.services import wake
 
+    drop_broken_connections()  # recover from a database outage by itself, as drain() does
     now = now or timezone.now()
     due = Delivery.objects.filter(
         Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
@@ -63,5 +66,6 @@ def auto_disable_failing(now=None) -> int:
         reason = f"Every delivery failed for {days} days.{last}"
         if subscription_services.auto_disable(webhook, reason):
             count += 1
+            notify_auto_disabled(webhook)
             log.warning("auto-disabled webhook=%s: %s", webhook.pk, reason)
     return count

@@ -80,7 +80,7 @@ class WebhookForm(forms.Form):
         required=False,
         choices=[(key, key) for key in catalog_topic_keys()],
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "“%(value)s” is not a topic of the catalog."},
+        error_messages={"invalid_choice": validation.UNKNOWN_TOPIC_MESSAGE},
     )
     other_system_events = forms.CharField(required=False, label="Other system events")
     event_names = forms.CharField(
@@ -105,7 +105,7 @@ class WebhookForm(forms.Form):
         required=False,
         empty_label="None",
         label="Authentication",
-        error_messages={"invalid_choice": "Select a valid choice: pick one of your connectors."},
+        error_messages={"invalid_choice": validation.UNKNOWN_CONNECTOR_MESSAGE},
     )
     extra_body = forms.CharField(
         required=False,
@@ -184,11 +184,7 @@ class WebhookForm(forms.Form):
     # --- parsing and the rules ---------------------------------------------------------------
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        error = validation.check_webhook_name(name, self.workspace, exclude_pk=self.instance.pk)
-        if error:
-            raise forms.ValidationError(error)
-        return name
+        return self.cleaned_data["name"].strip()
 
     def clean_event_names(self):
         return validation.parse_list(self.cleaned_data["event_names"])
@@ -206,69 +202,29 @@ class WebhookForm(forms.Form):
             raise forms.ValidationError(error)
         return value
 
-    def _check(self, field: str, check) -> None:
-        if field in self.cleaned_data:
-            error = check(self.cleaned_data[field])
-            if error:
-                self.add_error(field, error)
-
     def clean(self):
+        """The rules of a whole webhook live in validation.check_webhook (the API applies
+        them too); the form parses its boxes into those values and places the messages."""
         data = super().clean()
-        topics = list(data.get("topics", [])) + [
-            key for key in data.get("other_system_events", []) if key not in data.get("topics", [])
-        ]
         has_both = "topics" in data and "other_system_events" in data
-        if has_both and (problems := validation.topic_problems(topics)):
-            self.add_error("topics", problems)
-        data["topics"] = topics
-
-        custom = catalog.CUSTOM_EVENT in topics
-        if not custom:
-            # The names box is hidden while "Custom event" is unticked: unticking it drops them.
-            data["event_names"] = []
-        if "event_names" in data:
-            problems = validation.event_name_problems(data["event_names"], custom_selected=custom)
-            if problems:
-                self.add_error("event_names", problems)
-
-        self._clean_url(data, topics)
-
-        if data.get("mode") == Webhook.Mode.BATCHED:
-            self._check("batch_size", validation.check_batch_size)
-            self._check("batch_interval_seconds", validation.check_batch_interval)
-        else:
-            # Not used while single; keep what the webhook had rather than judge the boxes.
-            data["batch_size"] = self.instance.batch_size
-            data["batch_interval_seconds"] = self.instance.batch_interval_seconds
-        self._check("max_attempts", validation.check_max_attempts)
-        self._check("rate_limit_per_second", validation.check_rate_limit)
-        self._check("timeout_seconds", validation.check_timeout)
-
-        self._clean_headers(data)
-        return data
-
-    def _clean_url(self, data, topics):
-        url = data.get("url", "")
-        allowed = validation.placeholder_fields(topics)
-        problems = validation.url_problems(
-            url, https_only=self.workspace.https_only, allowed_placeholders=allowed
-        )
-        if not problems and (blocked := validation.check_destination(url)):
-            problems = [blocked]
-        if problems:
-            self.add_error("url", problems)
-
-    def _clean_headers(self, data):
+        ticked = list(data.get("topics", []))
+        data["topics"] = ticked + [
+            key for key in data.get("other_system_events", []) if key not in ticked
+        ]
         filled = [row for row in self.header_rows if row["name"] or row["value"]]
-        row_errors, overall = validation.header_problems(
-            [(row["name"], row["value"]) for row in filled], connector=data.get("connector")
-        )
-        for row, error in zip(filled, row_errors, strict=True):
-            row["error"] = error
-        self.header_errors = overall
-        if any(row_errors) or overall:
-            self.add_error(None, "Some headers need fixing: see Custom headers.")
         data["headers"] = [(row["name"], row["value"]) for row in filled]
+
+        problems = validation.check_webhook(
+            data, workspace=self.workspace, instance=self.instance, check_topics=has_both
+        )
+        for name, messages in problems.fields.items():
+            self.add_error(name, messages)
+        for row, error in zip(filled, problems.header_rows, strict=True):
+            row["error"] = error
+        self.header_errors = problems.headers
+        if problems.has_header_problems:
+            self.add_error(None, "Some headers need fixing: see Custom headers.")
+        return data
 
     # --- what the template needs ---------------------------------------------------------------
 
@@ -361,31 +317,13 @@ class ConnectorForm(forms.Form):
             self.fields["secret"].help_text = f"Leave empty to keep the current secret{ends}."
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        error = validation.check_connector_name(name, self.workspace, exclude_pk=self.instance.pk)
-        if error:
-            raise forms.ValidationError(error)
-        return name
+        return self.cleaned_data["name"].strip()
 
     def clean(self):
+        """The rules live in validation.check_connector (the API applies them too)."""
         data = super().clean()
-        kind = data.get("kind")
-        if kind is None:
-            return data
-        data["username"] = data.get("username", "").strip()
-        data["header_name"] = data.get("header_name", "").strip()
-        problems = validation.connector_problems(
-            kind=kind,
-            username=data["username"],
-            header_name=data["header_name"],
-            secret=data.get("secret", ""),
-            secret_required=self.instance.pk is None,
-        )
-        for field, message in problems.items():
-            self.add_error(field, message)
-        # Only what the kind uses is kept, so a Bearer connector holds no stale user name.
-        if kind != Connector.Kind.BASIC:
-            data["username"] = ""
-        if kind != Connector.Kind.API_KEY:
-            data["header_name"] = ""
+        for name, message in validation.check_connector(
+            data, workspace=self.workspace, instance=self.instance
+        ).items():
+            self.add_error(name, message)
         return data

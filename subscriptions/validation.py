@@ -12,6 +12,7 @@ the form's text areas and the API's JSON arrays end up as the same lists.
 
 import json
 import re
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -385,4 +386,179 @@ def connector_problems(
             Connector.Kind.BEARER: "Enter the token.",
             Connector.Kind.API_KEY: "Enter the API key.",
         }[kind]
+    return problems
+
+
+# --- whole objects (the form and the management API both call these) --------------------------
+
+# A ticked box the catalog does not have (the form's topics checkboxes); the API gives the
+# same message for a key that is neither a catalog topic nor a system.<name> key.
+UNKNOWN_TOPIC_MESSAGE = "“%(value)s” is not a topic of the catalog."
+# A connector id that is not one of this workspace's connectors.
+UNKNOWN_CONNECTOR_MESSAGE = "Select a valid choice: pick one of your connectors."
+# The Send test event choice: only a topic the webhook has.
+TEST_TYPE_MESSAGE = "Choose one of this webhook's topics."
+
+
+def clean_list(items) -> list[str]:
+    """Trim each item, drop blanks and repeats, keep the order (names given as a list)."""
+    return list(dict.fromkeys(item.strip() for item in items if item and item.strip()))
+
+
+def topic_key_problems(keys: list[str]) -> list[str]:
+    """Topics given as one list of keys (the API), each judged as the form judges it where a
+    person would enter it: catalog keys are its checkboxes, other ``system.<name>`` keys go in
+    "Other system events", anything else is not a topic."""
+    known = {spec.key for spec in catalog.EVENT_TYPES}
+    problems = []
+    for key in keys:
+        if key in known:
+            continue
+        if key.startswith(catalog.SYSTEM_PREFIX):
+            problems += system_event_problems([key])
+        else:
+            problems.append(UNKNOWN_TOPIC_MESSAGE % {"value": key})
+    return problems
+
+
+def sendable_event_types(topics: list[str]) -> list[str]:
+    """The types "Send test event" offers: the webhook's own topics (the catalog's first type
+    for a webhook without any)."""
+    return list(topics) or [catalog.EVENT_TYPES[0].key]
+
+
+def check_sendable_event_type(topics: list[str], event_type) -> str | None:
+    if event_type not in sendable_event_types(topics):
+        return TEST_TYPE_MESSAGE
+    return None
+
+
+@dataclass
+class WebhookProblems:
+    """What check_webhook() found: messages per field, and the header rows' own."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    header_rows: list[str | None] = field(default_factory=list)  # one per row, in order
+    headers: list[str] = field(default_factory=list)  # about the rows as a whole
+
+    def add(self, name: str, messages) -> None:
+        if isinstance(messages, str):
+            messages = [messages]
+        messages = [message for message in messages or [] if message]
+        if messages:
+            self.fields.setdefault(name, []).extend(messages)
+
+    @property
+    def has_header_problems(self) -> bool:
+        return any(self.header_rows) or bool(self.headers)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields) or self.has_header_problems
+
+
+def check_webhook(
+    data: dict, *, workspace, instance: Webhook | None = None, check_topics: bool = True
+) -> WebhookProblems:
+    """Apply every rule of a whole webhook to parsed values: what the webhook form and the
+    management API both do before saving.
+
+    ``data`` maps the Webhook JSON names (name, url, topics, event_names, mode, batch_size,
+    batch_interval_seconds, max_attempts, rate_limit_per_second, timeout_seconds, extra_body,
+    connector: a Connector or None, headers: a list of (name, value)) to parsed values. A
+    missing key was refused while parsing (its message is shown already): the rules that need
+    it are skipped. ``check_topics=False`` says the same of some of the topics; the list is
+    still used by the rules that depend on it (custom event names, URL placeholders).
+
+    ``data`` is normalised in place, as the form always did: names and URL trimmed, custom
+    event names dropped unless "custom" is a topic, and the batch settings of a one-event-per-
+    request webhook left as ``instance`` has them (they are not used).
+    """
+    instance = instance or Webhook(workspace=workspace)
+    problems = WebhookProblems()
+    if "name" in data:
+        data["name"] = data["name"].strip()
+        problems.add(
+            "name", check_webhook_name(data["name"], workspace, exclude_pk=instance.pk)
+        )
+
+    topics = list(data.get("topics") or [])
+    if "topics" in data and check_topics:
+        problems.add("topics", topic_problems(topics))
+
+    custom = catalog.CUSTOM_EVENT in topics
+    if not custom:
+        # The names box is hidden while "Custom event" is unticked: unticking it drops them.
+        data["event_names"] = []
+    if "event_names" in data:
+        problems.add(
+            "event_names", event_name_problems(data["event_names"], custom_selected=custom)
+        )
+
+    if "url" in data:
+        data["url"] = data["url"].strip()
+        url_messages = url_problems(
+            data["url"],
+            https_only=workspace.https_only,
+            allowed_placeholders=placeholder_fields(topics),
+        )
+        if not url_messages and (blocked := check_destination(data["url"])):
+            url_messages = [blocked]
+        problems.add("url", url_messages)
+
+    checks = {
+        "max_attempts": check_max_attempts,
+        "rate_limit_per_second": check_rate_limit,
+        "timeout_seconds": check_timeout,
+        "extra_body": check_extra_body,
+    }
+    if data.get("mode") == Webhook.Mode.BATCHED:
+        checks["batch_size"] = check_batch_size
+        checks["batch_interval_seconds"] = check_batch_interval
+    else:
+        # Not used while single; keep what the webhook had rather than judge the values.
+        data["batch_size"] = instance.batch_size
+        data["batch_interval_seconds"] = instance.batch_interval_seconds
+    for name, check in checks.items():
+        if name in data:
+            problems.add(name, check(data[name]))
+
+    if "headers" in data:
+        problems.header_rows, problems.headers = header_problems(
+            data["headers"], connector=data.get("connector")
+        )
+    return problems
+
+
+def check_connector(data: dict, *, workspace, instance: Connector | None = None) -> dict:
+    """Apply every rule of a connector to parsed values (name, kind, username, header_name,
+    secret): field name -> message, as the connector form and the API show them.
+
+    ``data`` is normalised in place: name, user name and header name trimmed, and the fields
+    the kind does not use emptied, so a Bearer connector holds no stale user name. An empty
+    secret keeps an existing connector's secret; a new connector needs one.
+    """
+    instance = instance or Connector(workspace=workspace)
+    problems: dict[str, str] = {}
+    if "name" in data:
+        data["name"] = data["name"].strip()
+        if error := check_connector_name(data["name"], workspace, exclude_pk=instance.pk):
+            problems["name"] = error
+    kind = data.get("kind")
+    if kind is None:
+        return problems
+    data["username"] = (data.get("username") or "").strip()
+    data["header_name"] = (data.get("header_name") or "").strip()
+    problems.update(
+        connector_problems(
+            kind=kind,
+            username=data["username"],
+            header_name=data["header_name"],
+            secret=data.get("secret") or "",
+            secret_required=instance.pk is None,
+        )
+    )
+    if kind != Connector.Kind.BASIC:
+        data["username"] = ""
+    if kind != Connector.Kind.API_KEY:
+        data["header_name"] = ""
     return problems

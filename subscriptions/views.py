@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from deliveries import recovery
 from deliveries.services import success_rates
 from subscriptions import services
 from subscriptions.forms import WEBHOOK_FIELDS, ConnectorForm, WebhookForm, describe_policy
@@ -197,7 +198,14 @@ def webhook_retry_policy(request, slug):
 @require_POST
 def webhook_toggle(request, slug, pk):
     webhook = get_webhook_for_admin(request, slug, pk)
+    was_auto_disabled = webhook.status == Webhook.Status.AUTO_DISABLED
     services.set_enabled(webhook, not webhook.is_enabled)
+    # Back on after an auto-disable: offer to replay what failed while it was down.
+    replay_note = recovery.replay_message(webhook, was_auto_disabled)
+    if replay_note:
+        messages.info(request, replay_note)
+        if request.htmx:  # a full page load, so the message (and its link) shows
+            return HttpResponse(headers={"HX-Redirect": reverse("webhook_list", args=[slug])})
     if request.htmx:
         return render(
             request,

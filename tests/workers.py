@@ -5,7 +5,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -36,54 +36,63 @@ def worker_env(extra: dict | None = None) -> dict:
 @contextmanager
 def running_worker(queue="default", extra_env: dict | None = None, wait_for_heartbeat=True):
     """Start `manage.py rqworker` as the product runs it; stop it on exit."""
+    with running_workers(1, queue, extra_env, wait_for_heartbeat) as [proc]:
+        yield proc
+
+
+@contextmanager
+def running_workers(
+    count: int, queue="default", extra_env: dict | None = None, wait_for_heartbeat=True
+):
+    """``count`` workers on one queue, as production scales them, started together; all
+    stopped on exit."""
     from rq import Worker
 
     from webhooks_site.redis import get_connection
 
     before = {w.name for w in Worker.all(connection=get_connection())}
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "manage.py", "rqworker", queue, "--worker-ttl", "30",
-                "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler",
-            ],
-            cwd=BASE_DIR,
-            env=worker_env(extra_env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            if wait_for_heartbeat:
-                deadline = time.monotonic() + 20
-                while time.monotonic() < deadline:
-                    names = {w.name for w in Worker.all(connection=get_connection())}
-                    if names - before:
-                        break
+    with ExitStack() as stack:
+        procs, logs = [], []
+        for _ in range(count):
+            log = stack.enter_context(tempfile.TemporaryFile())
+            proc = subprocess.Popen(
+                [
+                    sys.executable, "manage.py", "rqworker", queue, "--worker-ttl", "30",
+                    "--worker-class", "rq.worker.SimpleWorker", "--with-scheduler",
+                ],
+                cwd=BASE_DIR,
+                env=worker_env(extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            stack.callback(_stop, proc)
+            procs.append(proc)
+            logs.append(log)
+        if wait_for_heartbeat:
+            deadline = time.monotonic() + 20 + 5 * count
+            while time.monotonic() < deadline:
+                names = {w.name for w in Worker.all(connection=get_connection())}
+                if len(names - before) >= count:
+                    break
+                for proc, log in zip(procs, logs, strict=True):
                     if proc.poll() is not None:
                         log.seek(0)
                         output = log.read().decode(errors="replace")[-3000:]
                         raise RuntimeError(f"worker exited with {proc.returncode}:\n{output}")
-                    time.sleep(0.1)
-                else:
-                    raise RuntimeError("worker did not register within 20 s")
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"{count} worker(s) did not register in time")
+        yield procs
 
 
-@contextmanager
-def running_workers(count: int, queue="default", extra_env: dict | None = None):
-    """Several workers on one queue, as production scales them; all stopped on exit."""
-    from contextlib import ExitStack
-
-    with ExitStack() as stack:
-        yield [stack.enter_context(running_worker(queue, extra_env)) for _ in range(count)]
+def _stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def kill_worker(proc) -> None:

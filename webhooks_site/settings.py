@@ -1,6 +1,7 @@
 """The one settings module. Every value comes from the environment (README lists them all);
 the defaults run the product on a laptop with nothing installed (SQLite, embedded Redis)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,8 +32,12 @@ WEBHOOKS_AUTO_DISABLE_AFTER_DAYS = env.int("WEBHOOKS_AUTO_DISABLE_AFTER_DAYS", d
 # How long a worker's claim outlives the longest its requests could take. A worker that dies
 # mid-drain holds its deliveries that much longer; then another worker sends them again.
 WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=30)
+# Delivery logs (attempts) and finished deliveries older than this are purged every hour.
+WEBHOOKS_LOG_RETENTION_DAYS = env.int("WEBHOOKS_LOG_RETENTION_DAYS", default=30)
 # Ingest API limits: events per minute per workspace (0 = no limit), body and event sizes.
 WEBHOOKS_INGEST_RATE_PER_MINUTE = env.int("WEBHOOKS_INGEST_RATE_PER_MINUTE", default=6000)
+# Management API calls per minute per API key.
+WEBHOOKS_API_RATE_PER_MINUTE = env.int("WEBHOOKS_API_RATE_PER_MINUTE", default=600)
 # The ingest API accepts bodies up to 5 MiB (it answers 413 above that itself).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024 + 1024
 # The URL the dashboard prints for the per-workspace test inbox (scheme://host:port).
@@ -53,7 +58,10 @@ INSTALLED_APPS = [
     "deliveries",
     "inbox",
     "chatflows",
+    "ninja",  # serves the API docs page's swagger-ui from our static files
+    "api",
     "webhooks_site",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webhooks_site.urls"
@@ -118,6 +128,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login brute force is slowed by django-axes: after AXES_FAILURE_LIMIT wrong passwords for one
+# user name from one address, that pair is locked out for AXES_COOLOFF_MINUTES (429 with a
+# message saying so). Keyed by user name and address together, so an attacker cannot lock a
+# user out from everywhere, nor hammer one account from one address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before checking it
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_MINUTES = env.int("AXES_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_MESSAGE = (
+    f"Too many failed logins: this account is locked for {AXES_COOLOFF_MINUTES} minutes "
+    "from your address. Try again later, or ask an admin to reset it."
+)
+# The address is REMOTE_ADDR: behind a reverse proxy, have the WSGI server set it from the
+# proxy's X-Forwarded-For (e.g. gunicorn --forwarded-allow-ips), never trust the header here.
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -143,6 +174,12 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webhooks@localhost")
+# SMTP, used when EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 
 # Production hardening; `check --deploy` is clean with DEBUG off and HTTPS in front.
 SESSION_COOKIE_HTTPONLY = True

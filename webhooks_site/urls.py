@@ -16,6 +16,8 @@ urlpatterns = [
         chatflows.api.messages,
         name="chatflow_messages",
     ),
+    # After the ingest and chatflow endpoints, which live under the same prefix.
+    path("api/v1/", include("api.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

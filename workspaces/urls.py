@@ -16,4 +16,11 @@ urlpatterns = [
         views.roll_client_token,
         name="roll_client_token",
     ),
+    path("settings/workspace/access-keys/api-keys/", views.create_api_key, name="create_api_key"),
+    path(
+        "settings/workspace/access-keys/api-keys/<int:pk>/revoke/",
+        views.revoke_api_key,
+        name="revoke_api_key",
+    ),
+    path("settings/workspace/api-activity/", views.api_activity, name="api_activity"),
 ]

@@ -1,13 +1,16 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from subscriptions.models import Webhook
 from workspaces import services
 from workspaces.access import get_workspace_for_admin, get_workspace_for_member, user_workspaces
 from workspaces.forms import WorkspaceSettingsForm
-from workspaces.models import Workspace
+from workspaces.models import ApiKey, Workspace
 
 
 @login_required
@@ -25,14 +28,105 @@ def dashboard(request, slug):
     return render(request, "workspaces/dashboard.html", {"workspace": workspace})
 
 
-@login_required
-def access_keys(request, slug):
-    workspace = get_workspace_for_admin(request, slug)
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        error_messages={"required": "Name the key after what uses it, such as “Deploy script”."},
+    )
+
+
+def _access_keys_page(request, workspace, *, status=200, **context):
     return render(
         request,
         "workspaces/access_keys.html",
-        {"workspace": workspace, "revealed_token": None},
+        {
+            "workspace": workspace,
+            "revealed_token": None,
+            "api_keys": workspace.api_keys.select_related("created_by"),
+            "key_form": ApiKeyForm(),
+            **context,
+        },
+        status=status,
     )
+
+
+@login_required
+def access_keys(request, slug):
+    workspace = get_workspace_for_admin(request, slug)
+    return _access_keys_page(request, workspace)
+
+
+@login_required
+@require_POST
+def create_api_key(request, slug):
+    """The new key is rendered in this response, not after a redirect: it is shown this once
+    and never stored anywhere, not even in the session."""
+    workspace = get_workspace_for_admin(request, slug)
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return _access_keys_page(request, workspace, key_form=form, status=400)
+    api_key, key = ApiKey.issue(workspace, form.cleaned_data["name"], created_by=request.user)
+    return _access_keys_page(request, workspace, new_key=key, new_api_key=api_key)
+
+
+@login_required
+def revoke_api_key(request, slug, pk):
+    workspace = get_workspace_for_admin(request, slug)
+    api_key = get_object_or_404(ApiKey.objects.active(), workspace=workspace, pk=pk)
+    if request.method == "POST":
+        api_key.revoke()
+        messages.success(
+            request,
+            f"API key “{api_key.name}” revoked: calls made with it now get 401.",
+        )
+        return redirect("access_keys", slug=slug)
+    return render(
+        request, "workspaces/revoke_api_key.html", {"workspace": workspace, "api_key": api_key}
+    )
+
+
+API_ACTIVITY_PAGE = 50
+
+
+@login_required
+def api_activity(request, slug):
+    """The management API's audit log: every call made with the workspace's keys, newest
+    first, in pages of 50 (keyset on time and id, ?before=<time>_<id>)."""
+    from api.models import ApiCall
+
+    workspace = get_workspace_for_admin(request, slug)
+    calls = ApiCall.objects.filter(workspace=workspace).select_related("api_key")
+    key_id = request.GET.get("key", "")
+    if key_id.isdigit():
+        calls = calls.filter(api_key_id=int(key_id))
+    before = _parse_before(request.GET.get("before", ""))
+    if before:
+        moment, pk = before
+        calls = calls.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk))
+    rows = list(calls.order_by("-created_at", "-pk")[: API_ACTIVITY_PAGE + 1])
+    next_before = None
+    if len(rows) > API_ACTIVITY_PAGE:
+        rows = rows[:API_ACTIVITY_PAGE]
+        next_before = f"{rows[-1].created_at.isoformat()}_{rows[-1].pk}"
+    return render(
+        request,
+        "workspaces/api_activity.html",
+        {
+            "workspace": workspace,
+            "calls": rows,
+            "next_before": next_before,
+            "key_filter": key_id if key_id.isdigit() else "",
+            "api_keys": workspace.api_keys.all(),
+        },
+    )
+
+
+def _parse_before(value: str):
+    moment, _, pk = value.rpartition("_")
+    parsed = parse_datetime(moment) if moment else None
+    if parsed is None or not pk.isdigit():
+        return None
+    return parsed, int(pk)
 
 
 @login_required
@@ -44,11 +138,7 @@ def reveal_client_token(request, slug):
         return render(
             request, "workspaces/_client_token_value.html", {"token": workspace.client_token}
         )
-    return render(
-        request,
-        "workspaces/access_keys.html",
-        {"workspace": workspace, "revealed_token": workspace.client_token},
-    )
+    return _access_keys_page(request, workspace, revealed_token=workspace.client_token)
 
 
 @login_required

@@ -381,3 +381,27 @@ def test_get_attempts_log_the_real_query_string(make_webhook, httpserver, allow_
     drain(hook.pk)
     expected = httpserver.url_for("/q") + "?email=a%2Bb%40example.com"
     assert Attempt.objects.get().request_url == expected
+
+
+def test_a_drain_of_a_disabled_webhook_does_not_wake_itself_again(hook, acme):
+    from rq import Queue
+
+    from webhooks_site.redis import get_connection
+
+    publish(acme, "form.submitted", FORM)  # a real delivery, held while disabled
+    Webhook.objects.filter(pk=hook.pk).update(status="disabled")
+    queue = Queue("default", connection=get_connection())
+    queue.empty()
+    result = drain(hook.pk)
+    assert result.sent == 0
+    assert queue.count == 0  # nothing to do: no new drain job
+
+
+def test_a_410_emails_the_workspace_admins_once(make_webhook, httpserver, allow_private, acme,
+                                               alice, bob, mailoutbox):
+    httpserver.expect_request("/g").respond_with_data("gone", status=410)
+    hook = make_webhook(httpserver.url_for("/g"), topics=["form.submitted"])
+    publish(acme, "form.submitted", FORM)
+    drain(hook.pk)
+    assert [m.to for m in mailoutbox] == [[alice.email]]  # admins only, not bob
+    assert hook.name in mailoutbox[0].subject or hook.name in mailoutbox[0].body

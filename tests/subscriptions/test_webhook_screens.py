@@ -387,3 +387,27 @@ def test_the_list_shows_each_webhooks_success_rate_over_24_hours(alice_client, a
     assert "3 of 4 attempts succeeded in the last 24 hours" in html
     assert html.count("succeeded · 24 h") == 1  # the quiet webhook shows no rate
     assert quiet.name in html
+
+
+def test_re_enabling_an_auto_disabled_webhook_offers_to_replay_what_failed(alice_client, acme):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deliveries.models import Delivery
+    from deliveries.services import send
+    from subscriptions.models import Webhook
+    from tests.subscriptions.factories import make_webhook
+
+    hook = make_webhook(acme, name="Flaky")
+    failed = send(hook, "form.submitted", {})
+    since = timezone.now() - timedelta(days=5)
+    Delivery.objects.filter(pk=failed.pk).update(
+        status="failed", created_at=since + timedelta(hours=1))
+    Webhook.objects.filter(pk=hook.pk).update(
+        status="auto_disabled", failing_since=since, disabled_reason="Every delivery failed.")
+    response = alice_client.post(f"/w/acme/settings/integrations/webhooks/{hook.pk}/toggle/",
+                                 HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == "/w/acme/settings/integrations/webhooks/"
+    html = alice_client.get("/w/acme/settings/integrations/webhooks/").content.decode()
+    assert "Replay" in html and f"/webhooks/{hook.pk}/logs/#replay" in html
