@@ -65,6 +65,15 @@ def _error(field, message) -> dict:
 
 @csrf_exempt
 def messages(request, campaign_id):
+    """The chat API: 503 JSON (never a 500) while the database is unreachable."""
+    try:
+        return _messages(request, campaign_id)
+    except DatabaseError:
+        return error_response(503, "The chatbot store is unavailable: retry shortly.",
+                              headers={"Retry-After": "5"})
+
+
+def _messages(request, campaign_id):
     if request.method != "POST":
         return error_response(405, "Use POST.", headers={"Allow": "POST"})
     workspace = authenticate(request)

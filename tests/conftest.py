@@ -23,6 +23,15 @@ def pytest_unconfigure(config):
     shutil.rmtree(test_settings.TEST_VAR_DIR, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts with an empty Redis database (the run's own embedded one, or the
+    dedicated database CI points REDIS_URL at): no jobs or wake-up marks of earlier tests."""
+    from webhooks_site.redis import get_connection
+
+    get_connection().flushdb()
+
+
 PASSWORD = "correct horse battery staple"
 
 

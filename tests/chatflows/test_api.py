@@ -140,3 +140,19 @@ def test_the_api_needs_no_csrf_token(acme, campaign):
 
     client = Client(enforce_csrf_checks=True)
     assert post(client, acme, {"phoneNumber": PHONE, "text": "hi"}).status_code == 200
+
+
+def test_the_chat_api_answers_503_json_while_the_database_is_unreachable(client, monkeypatch):
+    from django.db import OperationalError
+
+    from chatflows import api
+
+    def unreachable(request):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(api, "authenticate", unreachable)
+    response = client.post("/api/v1/chatflows/13010/messages", data="{}",
+                           content_type="application/json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "unavailable" in response.json()["errors"][0]["message"]
