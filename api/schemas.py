@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from chatflows.models import Campaign, Interaction
 from deliveries.models import Delivery
 from subscriptions.models import Connector, Webhook
 from subscriptions.services import KEY_GRACE_CHOICES
@@ -268,3 +269,86 @@ class ConnectorCreate(ConnectorFields):
 
 class ConnectorPatch(ConnectorFields):
     pass
+
+
+# --- chatbot flows ----------------------------------------------------------------------------
+
+Channel = _choices(Campaign.Channel)
+CampaignStatus = _choices(Campaign.Status)
+RedirectType = _choices(Interaction.RedirectType)
+
+
+class CampaignOut(Schema):
+    id: int = Field(description="The id in API paths (/chatflows/campaigns/{campaign_pk}).")
+    campaign_id: str = Field(description="The campaign ID channels and webhooks use: 13010.")
+    name: str
+    channel: Channel
+    status: CampaignStatus
+    end_message: str
+    fallback_message: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignPage(Page):
+    data: list[CampaignOut]
+
+
+class CampaignCreate(Input):
+    campaign_id: StrictStr = Field(description="Up to 40 letters, digits, dashes or underscores.")
+    name: StrictStr
+    channel: Channel
+    status: CampaignStatus = Field(default="active")
+
+
+class InteractionOut(Schema):
+    id: int
+    is_welcome: bool = Field(description="The Welcome Message: where every chat starts.")
+    parent: int | None = Field(description="The step whose menu lists this one.")
+    label: str
+    prompt: str
+    keyword: int | None
+    menu_text: str
+    redirect_type: RedirectType
+    redirect_to_interaction: int | None
+    redirect_to_campaign: int | None
+    webhook_toggle: bool
+    answer_reply: str
+    webhook_url: str | None = Field(description="The step's webhook URL; null when none.")
+    webhook_header_names: list[str] = Field(
+        description="The names of the webhook's custom headers (values are never returned)."
+    )
+
+
+class InteractionPage(Page):
+    data: list[InteractionOut]
+
+
+class InteractionCreate(Input):
+    """A new option in a menu of the campaign: the fields of the dashboard's Add interaction
+    form, with its rules and messages."""
+
+    parent: StrictInt | None = Field(
+        default=None, description="The id of the menu step; the Welcome Message when left out."
+    )
+    label: StrictStr
+    keyword: StrictInt | None = Field(
+        default=None,
+        description="The number the user types; the menu's first free one when left out.",
+    )
+    menu_text: StrictStr = ""
+    prompt: StrictStr = ""
+    redirect_type: RedirectType
+    redirect_to_interaction: StrictInt | None = Field(
+        default=None, description="A step id of this campaign (Redirect Type interaction)."
+    )
+    redirect_to_campaign: StrictInt | None = Field(
+        default=None, description="A campaign id of this workspace (Redirect Type campaign)."
+    )
+    webhook_toggle: StrictBool = False
+    answer_reply: StrictStr = Field(
+        default="", description="Sent after the answer (Redirect Type webhook only)."
+    )
+    webhook_url: StrictStr = ""
+    webhook_headers: list[Header] = Field(default_factory=list)
+    webhook_extra_body: dict[str, Any] = Field(default_factory=dict)

@@ -291,7 +291,9 @@ class Bench:
             "rounds (best round kept)")
         url, headers, body = raw.signed_request(self.sink.base_url)
         self.sink.reset()
+        cpu_before, started = self._cpu(), time.perf_counter()
         best = raw.ceilings(url, headers, body, n, rounds)
+        cpu = self._cpu_share(cpu_before, self._cpu(), time.perf_counter() - started)
         received = self.sink.count()
         check_us = raw.guard_check_microseconds()
         guarded, plain, plain_no_env = best["guarded"], best["plain"], best["plain_no_env"]
@@ -308,12 +310,14 @@ class Bench:
             ),
             "ssrf_check_us_when_enabled": round(check_us, 1),
             "sink_received": received,
+            "cpu_cores_used": cpu,
         }
         say(f"  guarded (deliveries.http.request):       {guarded:,.0f} req/s")
         say(f"  plain requests.Session():                 {plain:,.0f} req/s")
         say(f"  plain requests.Session(), trust_env=False: {plain_no_env:,.0f} req/s")
         say(f"  SSRF resolve+check alone (skipped here, private networks allowed): "
             f"{check_us:.0f} us/request; sink received {received:,}")
+        say(f"  CPU cores used: {_fmt_cpu(cpu)}")
 
     # --- profile ----------------------------------------------------------------------------
 

@@ -39,6 +39,11 @@ def test_the_description_is_openapi_3_with_every_endpoint(db):
         ("GET", "/connectors/{connector_id}"),
         ("PATCH", "/connectors/{connector_id}"),
         ("DELETE", "/connectors/{connector_id}"),
+        ("GET", "/chatflows/campaigns"),
+        ("POST", "/chatflows/campaigns"),
+        ("GET", "/chatflows/campaigns/{campaign_pk}"),
+        ("GET", "/chatflows/campaigns/{campaign_pk}/interactions"),
+        ("POST", "/chatflows/campaigns/{campaign_pk}/interactions"),
     }
     assert schema["components"]["securitySchemes"] == {
         "ApiKeyAuth": {"type": "http", "scheme": "bearer"}
@@ -120,7 +125,14 @@ def _real_ids(acme) -> dict:
         request_method="POST",
         request_url=webhook.url,
     )
+    from chatflows import services as chatflow_services
+    from chatflows.models import Campaign
+
+    campaign = chatflow_services.create_campaign(
+        Campaign(workspace=acme, campaign_id="c1", name="C")
+    )
     return {
+        "campaign_pk": campaign.pk,
         "webhook_id": webhook.pk,
         "delivery_id": delivery.pk,
         "attempt_id": attempt.pk,
@@ -177,7 +189,7 @@ def test_the_api_answers_generated_requests_as_its_description_says(
         check()
 
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 20
+    assert len(operations) == 25
     for operation in operations:
         run(operation)
         names = [p.name for p in operation.path_parameters]

@@ -144,7 +144,3 @@ def acme_objects(acme, alice):
     from tests.security.routes import make_acme_objects
 
     return make_acme_objects(acme)
-
-
-# The browser fixtures live in tests/browser/conftest.py; the XSS browser test uses them here.
-from tests.browser.conftest import browser, page  # noqa: E402,F401
