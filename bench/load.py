@@ -36,9 +36,17 @@ class LoadResult:
         return self.statuses.get(202, 0)
 
 
-def run(url: str, token: str, *, rate: float, duration: float, threads: int,
-        event_type: str = "content.viewed", prefix: str = "L",
-        grace: float = 3.0) -> LoadResult:
+def run(
+    url: str,
+    token: str,
+    *,
+    rate: float,
+    duration: float,
+    threads: int,
+    event_type: str = "content.viewed",
+    prefix: str = "L",
+    grace: float = 3.0,
+) -> LoadResult:
     """Send rate * duration events; stop sending ``grace`` seconds after the last one was due
     (what is left is counted as not sent), so a slow server cannot stretch the run."""
     total = int(rate * duration)

@@ -18,8 +18,13 @@ from bench.environment import BASE_DIR, QUEUE_NAME
 
 # The worker exactly as webhooks_site/management/commands/runall.py starts it.
 WORKER_ARGS = [
-    "rqworker", QUEUE_NAME, "--with-scheduler", "--worker-ttl", "60",
-    "--worker-class", "rq.worker.SimpleWorker",
+    "rqworker",
+    QUEUE_NAME,
+    "--with-scheduler",
+    "--worker-ttl",
+    "60",
+    "--worker-class",
+    "rq.worker.SimpleWorker",
 ]
 
 
@@ -61,7 +66,7 @@ class Managed:
 
     def stop(self, grace: float = 8) -> None:
         """SIGTERM to the group (RQ: warm shutdown), SIGKILL whatever is left after ``grace``."""
-        if self.alive():
+        if self.alive() and grace > 0:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -72,6 +77,20 @@ class Managed:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(3)
         self._log.close()
+
+
+def stop_all(processes: list[Managed], grace: float = 8) -> None:
+    """SIGTERM every group at once, one shared grace period, then SIGKILL what is left."""
+    for process in processes:
+        if process.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.process.wait(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        process.stop(grace=0)
 
 
 def start_workers(count: int, env: dict, log_dir: Path) -> list[Managed]:

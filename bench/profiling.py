@@ -165,8 +165,13 @@ def timed_drain(webhook_id: int, expected: int, log_path) -> dict:
         return round(seconds / n * 1e6, 1)
 
     def row(label, wall, busy, calls):
-        return {"step": label, "calls": calls, "us_per_delivery": us(wall),
-                "cpu_us_per_delivery": us(busy), "share": round(wall / elapsed, 3)}
+        return {
+            "step": label,
+            "calls": calls,
+            "us_per_delivery": us(wall),
+            "cpu_us_per_delivery": us(busy),
+            "share": round(wall / elapsed, 3),
+        }
 
     def get(key):
         return timers.wall.get(key, 0.0), timers.cpu.get(key, 0.0), timers.calls.get(key, 0)
@@ -190,8 +195,14 @@ def timed_drain(webhook_id: int, expected: int, log_path) -> dict:
             rest_cpu -= child_cpu
             steps.append(row("  " + child_label, child_wall, child_cpu, child_calls))
         steps.append(row("  " + _REST[key], rest_wall, rest_cpu, calls))
-    steps.append(row("drain loop, the rest (Webhook fetch per chunk, leases, _has_due)",
-                     elapsed - top_wall, cpu - top_cpu, 1))
+    steps.append(
+        row(
+            "drain loop, the rest (Webhook fetch per chunk, leases, _has_due)",
+            elapsed - top_wall,
+            cpu - top_cpu,
+            1,
+        )
+    )
     shapes = sorted(counter.by_shape.items(), key=lambda kv: -kv[1][1])
     return {
         "deliveries": n,
@@ -225,8 +236,11 @@ _STEPS = [
     ("    formats.render", "deliveries/formats.py", "render"),
     ("    signing.signature_headers", "deliveries/signing.py", "signature_headers"),
     ("    log.info per attempt", "logging/__init__.py", "info"),
-    ("    delivery.event (lazy FK load)", "django/db/models/fields/related_descriptors.py",
-     "__get__"),
+    (
+        "    delivery.event (lazy FK load)",
+        "django/db/models/fields/related_descriptors.py",
+        "__get__",
+    ),
     ("  _record (bulk_create Attempt + bulk_update Delivery)", "deliveries/drain.py", "_record"),
     ("    QuerySet.bulk_update", "django/db/models/query.py", "bulk_update"),
     ("    QuerySet.bulk_create", "django/db/models/query.py", "bulk_create"),
@@ -314,8 +328,12 @@ def ingest_cost(token: str, count: int, event_type: str, warmup: int = 20) -> di
 
     def post(i):
         body = json.dumps({"type": event_type, "payload": {"bench_id": f"I{i}", "sent_at": 0}})
-        request = factory.post("/api/v1/events", data=body, content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {token}")
+        request = factory.post(
+            "/api/v1/events",
+            data=body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
         response = ingest_events(request)
         if response.status_code != 202:
             raise RuntimeError(f"ingest answered {response.status_code}: {response.content!r}")
@@ -343,9 +361,7 @@ def ingest_cost(token: str, count: int, event_type: str, warmup: int = 20) -> di
         "cpu_ms_per_request": round(cpu / count * 1000, 2),
         "sql_per_request": round(counter.count / count, 1),
         "sql_ms_per_request": round(counter.seconds / count * 1000, 2),
-        "steps_ms": {
-            label: round(timers.wall[label] / count * 1000, 2) for label in timers.wall
-        },
+        "steps_ms": {label: round(timers.wall[label] / count * 1000, 2) for label in timers.wall},
         "cores_at_200_per_s": round(cpu / count * 200, 2),
         "deliveries_created": count + warmup,
     }

@@ -42,8 +42,9 @@ def guarded(url: str, headers: dict, body: bytes, count: int, warmup: int = 100)
         session.close()
 
 
-def plain(url: str, headers: dict, body: bytes, count: int, warmup: int = 100,
-          trust_env: bool = True) -> float:
+def plain(
+    url: str, headers: dict, body: bytes, count: int, warmup: int = 100, trust_env: bool = True
+) -> float:
     """A bare requests.Session. With trust_env (its default) requests looks up proxy variables
     and ~/.netrc on every request; new_session() turns that off, so trust_env=False is the
     like-for-like baseline for the guard's own cost."""

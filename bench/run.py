@@ -48,27 +48,42 @@ MB = 1024 * 1024
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 2,000 deliveries, 10 s of latency, 600 raw requests")
-    parser.add_argument("--memory", action="store_true",
-                        help="add the memory phase (100,000 deliveries, RSS every 20,000)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2,000 deliveries, 10 s of latency, 600 raw requests",
+    )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="add the memory phase (100,000 deliveries, RSS every 20,000)",
+    )
     parser.add_argument("--deliveries", type=int, help="throughput deliveries (default 20,000)")
     parser.add_argument("--webhooks", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=200, help="latency phase events/s")
     parser.add_argument("--duration", type=float, help="latency phase seconds (default 30)")
-    parser.add_argument("--threads", type=int,
-                        help="latency phase client threads (default rate / 12.5, at least 4: "
-                             "runserver answers a keep-alive request ~45 ms late, see README)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="latency phase client threads (default rate / 12.5, at least 4: "
+        "runserver answers a keep-alive request ~45 ms late, see README)",
+    )
     parser.add_argument("--raw-requests", type=int, help="raw ceiling requests (default 5,000)")
     parser.add_argument("--memory-deliveries", type=int, default=100_000)
     parser.add_argument("--memory-step", type=int, default=20_000)
-    parser.add_argument("--profile-deliveries", type=int,
-                        help="deliveries per in-process drain profile (default 1,000)")
+    parser.add_argument(
+        "--profile-deliveries",
+        type=int,
+        help="deliveries per in-process drain profile (default 1,000)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
-    parser.add_argument("--no-sweeper", action="store_true",
-                        help="do not run the cron sweeper (`rqcron webhooks_site.cron`) next to "
-                             "the workers, as `make run` does")
+    parser.add_argument(
+        "--no-sweeper",
+        action="store_true",
+        help="do not run the cron sweeper (`rqcron webhooks_site.cron`) next to "
+        "the workers, as `make run` does",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the bench database")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -115,7 +130,9 @@ def main(argv=None) -> int:
         # A second Ctrl-C must not cut the cleanup short.
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_IGN)
+        started = time.monotonic()
         cleanup.close()
+        say(f"Stopped everything the bench started in {time.monotonic() - started:.1f} s.")
     return code
 
 
@@ -126,6 +143,7 @@ class Bench:
         self.report = report
         self.logs = BENCH_DIR / "logs"
         self.workers = []
+        self.managed = []  # every manage.py process started, for stop_all
         self.started = time.monotonic()
 
     # --- set-up -----------------------------------------------------------------------------
@@ -143,8 +161,12 @@ class Bench:
         }
         report["mode"] = "quick" if args.quick else "default"
         report["engine_files_sha256"] = _fingerprint(
-            "deliveries/drain.py", "deliveries/http.py", "deliveries/services.py",
-            "deliveries/api.py", "deliveries/formats.py", "deliveries/signing.py",
+            "deliveries/drain.py",
+            "deliveries/http.py",
+            "deliveries/services.py",
+            "deliveries/api.py",
+            "deliveries/formats.py",
+            "deliveries/signing.py",
         )
         report["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
         report["options"] = {k: v for k, v in vars(args).items()}
@@ -227,6 +249,10 @@ class Bench:
         from django.db import connections
 
         self.cleanup.callback(connections.close_all)  # before the database is dropped
+        # Workers, sweeper and web server: stopped together, before the stores they use.
+        from bench.procs import stop_all
+
+        self.cleanup.callback(stop_all, self.managed)
         started = time.perf_counter()
         call_command("migrate", interactive=False, verbosity=0)
         say(f"Migrated in {time.perf_counter() - started:.1f} s")
@@ -252,16 +278,28 @@ class Bench:
         ]
         # Latency and profile phases each get a webhook of their own, on a topic no other uses.
         self.latency_hook = create_webhook(
-            Webhook(workspace=self.workspace, name="bench-latency", url=f"{base}/latency",
-                    topics=["content.viewed"], format=Webhook.Format.DEFAULT)
+            Webhook(
+                workspace=self.workspace,
+                name="bench-latency",
+                url=f"{base}/latency",
+                topics=["content.viewed"],
+                format=Webhook.Format.DEFAULT,
+            )
         )
         self.profile_hook = create_webhook(
-            Webhook(workspace=self.workspace, name="bench-profile", url=f"{base}/profile",
-                    topics=["content.interaction"], format=Webhook.Format.DEFAULT)
+            Webhook(
+                workspace=self.workspace,
+                name="bench-profile",
+                url=f"{base}/profile",
+                topics=["content.interaction"],
+                format=Webhook.Format.DEFAULT,
+            )
         )
         self.hook_ids = [h.pk for h in self.hooks]
-        say(f"Seeded 1 workspace, {len(self.hooks)} webhooks (form.submitted, format default) "
-            "+ 1 latency webhook (content.viewed) + 1 profile webhook (content.interaction)")
+        say(
+            f"Seeded 1 workspace, {len(self.hooks)} webhooks (form.submitted, format default) "
+            "+ 1 latency webhook (content.viewed) + 1 profile webhook (content.interaction)"
+        )
 
     def _insert(self, events: int, event_type: str, prefix: str, chunk: int = 50) -> float:
         """publish_many in chunks of `chunk` events; returns seconds taken."""
@@ -286,9 +324,11 @@ class Bench:
 
         n = self.args.raw_requests
         rounds = 2
-        say(f"\n[raw ceiling] the same signed POST over one keep-alive session: guarded, plain "
+        say(
+            f"\n[raw ceiling] the same signed POST over one keep-alive session: guarded, plain "
             f"requests.Session, plain with trust_env=False; {n:,} each in {rounds} interleaved "
-            "rounds (best round kept)")
+            "rounds (best round kept)"
+        )
         url, headers, body = raw.signed_request(self.sink.base_url)
         self.sink.reset()
         cpu_before, started = self._cpu(), time.perf_counter()
@@ -315,8 +355,10 @@ class Bench:
         say(f"  guarded (deliveries.http.request):       {guarded:,.0f} req/s")
         say(f"  plain requests.Session():                 {plain:,.0f} req/s")
         say(f"  plain requests.Session(), trust_env=False: {plain_no_env:,.0f} req/s")
-        say(f"  SSRF resolve+check alone (skipped here, private networks allowed): "
-            f"{check_us:.0f} us/request; sink received {received:,}")
+        say(
+            f"  SSRF resolve+check alone (skipped here, private networks allowed): "
+            f"{check_us:.0f} us/request; sink received {received:,}"
+        )
         say(f"  CPU cores used: {_fmt_cpu(cpu)}")
 
     # --- profile ----------------------------------------------------------------------------
@@ -324,8 +366,10 @@ class Bench:
     def _insert_throughput(self) -> None:
         args = self.args
         events = args.deliveries // args.webhooks
-        say(f"\n[insert] {events:,} events x {args.webhooks} webhooks = {args.deliveries:,} "
-            "pending deliveries via publish_many (workers stopped)")
+        say(
+            f"\n[insert] {events:,} events x {args.webhooks} webhooks = {args.deliveries:,} "
+            "pending deliveries via publish_many (workers stopped)"
+        )
         seconds = self._insert(events, "form.submitted", "T")
         self.report["insert"] = {
             "events": events,
@@ -339,49 +383,74 @@ class Bench:
         from bench import profiling
 
         n = self.args.profile_deliveries
-        say(f"\n[profile] drain() in this process, {n:,} deliveries of one webhook, "
-            "SQL timed; then again under cProfile")
+        say(
+            f"\n[profile] drain() in this process, {n:,} deliveries of one webhook, "
+            "SQL timed; then again under cProfile"
+        )
         log_path = self.logs / "profile.log"
         self._insert(n, "content.interaction", "P")
         timed = profiling.timed_drain(self.profile_hook.pk, n, log_path)
         # The ingest API in-process: its events are the next drain's deliveries.
         ingest = profiling.ingest_cost(self.workspace.client_token, n, "content.interaction")
         profiled = profiling.profiled_drain(
-            self.profile_hook.pk, ingest["deliveries_created"], log_path,
+            self.profile_hook.pk,
+            ingest["deliveries_created"],
+            log_path,
             BENCH_DIR / f"profile-{self.db_kind}.txt",
         )
         small = profiling.small_drain_cost(
-            self.workspace, self.profile_hook.pk, "content.interaction",
+            self.workspace,
+            self.profile_hook.pk,
+            "content.interaction",
             repeats=20 if self.args.quick else 50,
         )
         self.report["profile"] = {
-            "timed": timed, "cprofile": profiled, "ingest": ingest, "one_delivery_drain": small,
+            "timed": timed,
+            "cprofile": profiled,
+            "ingest": ingest,
+            "one_delivery_drain": small,
         }
-        say(f"  one process, one webhook: {timed['deliveries_per_s']:,.0f} deliveries/s "
+        say(
+            f"  one process, one webhook: {timed['deliveries_per_s']:,.0f} deliveries/s "
             f"({timed['ms_per_delivery']} ms each, CPU-busy {timed['cpu_share']:.0%}); "
             f"{timed['sql_per_delivery']} SQL statements per delivery, SQL "
             f"{timed['sql_share']:.0%} of the time, {timed['commits']} commits "
-            f"{timed['commit_ms_total']:.0f} ms")
-        say(f"    {'step (timing counters, no profiler)':<72} {'wall us':>8} {'cpu us':>7} "
-            f"{'share':>6}")
+            f"{timed['commit_ms_total']:.0f} ms"
+        )
+        say(
+            f"    {'step (timing counters, no profiler)':<72} {'wall us':>8} {'cpu us':>7} "
+            f"{'share':>6}"
+        )
         for step in timed["steps"]:
-            say(f"    {step['step']:<72} {step['us_per_delivery']:>8,.0f} "
-                f"{step['cpu_us_per_delivery']:>7,.0f} {step['share']:>6.0%}")
-        say("    SQL by statement (us per delivery): " + ", ".join(
-            f"{shape} x{v['count']} {v['us_per_delivery']:.0f}"
-            for shape, v in list(timed["sql_by_shape"].items())[:6]))
-        say(f"  ingest API in-process (RequestFactory -> ingest_events, 1 event per request): "
+            say(
+                f"    {step['step']:<72} {step['us_per_delivery']:>8,.0f} "
+                f"{step['cpu_us_per_delivery']:>7,.0f} {step['share']:>6.0%}"
+            )
+        say(
+            "    SQL by statement (us per delivery): "
+            + ", ".join(
+                f"{shape} x{v['count']} {v['us_per_delivery']:.0f}"
+                for shape, v in list(timed["sql_by_shape"].items())[:6]
+            )
+        )
+        say(
+            f"  ingest API in-process (RequestFactory -> ingest_events, 1 event per request): "
             f"{ingest['ms_per_request']} ms wall, {ingest['cpu_ms_per_request']} ms CPU, "
             f"{ingest['sql_per_request']} SQL ({ingest['sql_ms_per_request']} ms) per request "
             f"-> {ingest['cores_at_200_per_s']} cores at 200 events/s before any HTTP server; "
-            + ", ".join(f"{k} {v} ms" for k, v in ingest["steps_ms"].items()))
-        say(f"  a drain job that finds 1 delivery (steady trickle): {small['ms_per_job']} ms wall, "
+            + ", ".join(f"{k} {v} ms" for k, v in ingest["steps_ms"].items())
+        )
+        say(
+            f"  a drain job that finds 1 delivery (steady trickle): {small['ms_per_job']} ms wall, "
             f"{small['cpu_ms_per_job']} ms CPU, {small['sql_per_job']} SQL statements "
             f"({small['sql_ms_per_job']} ms), {small['commits_per_job']} transactions committed "
-            "by Django, per job; " + ", ".join(
-                f"{k} x{v}" for k, v in list(small["sql_by_shape_per_job"].items())[:8]))
-        say(f"  cProfile (inflates Python-heavy code; full: {profiled['full_profile']}), "
-            "top own time:")
+            "by Django, per job; "
+            + ", ".join(f"{k} x{v}" for k, v in list(small["sql_by_shape_per_job"].items())[:8])
+        )
+        say(
+            f"  cProfile (inflates Python-heavy code; full: {profiled['full_profile']}), "
+            "top own time:"
+        )
         for row in profiled["top_own_time"][:8]:
             say(f"    {row['function']:<90} {row['own_s']:>6.2f} s  {row['share']:>5.0%}")
 
@@ -395,15 +464,16 @@ class Bench:
         # throughput clock starts at wake().
         envmod.delete_redis_keys(self.redis_url)
         self.workers = procs.start_workers(self.args.workers, self.env, self.logs)
-        for worker in self.workers:
-            self.cleanup.callback(worker.stop)
+        self.managed.extend(self.workers)
         took = procs.wait_for_workers(self.workers, self.redis_url)
-        say(f"\n[workers] {len(self.workers)} x `manage.py {' '.join(procs.WORKER_ARGS)}` "
-            f"registered in {took:.1f} s")
+        say(
+            f"\n[workers] {len(self.workers)} x `manage.py {' '.join(procs.WORKER_ARGS)}` "
+            f"registered in {took:.1f} s"
+        )
         self.sweeper = None
         if not self.args.no_sweeper:
             self.sweeper = procs.start_sweeper(self.env, self.logs)
-            self.cleanup.callback(self.sweeper.stop)
+            self.managed.append(self.sweeper)
             say("  + `manage.py rqcron webhooks_site.cron` (the sweeper every 5 s), as make run")
         self.report["sweeper"] = self.sweeper is not None
         self.rss_series: list[dict] = []
@@ -453,8 +523,10 @@ class Bench:
         self._failures_seen = scan["failed_jobs"]
         scan["failed_jobs"] -= seen
         if scan["failed_jobs"]:
-            say(f"  ENGINE ERRORS during {phase}: {scan['failed_jobs']} drain jobs failed "
-                f"(cumulative reasons {scan['reasons']}, raised at {scan['raised_at']})")
+            say(
+                f"  ENGINE ERRORS during {phase}: {scan['failed_jobs']} drain jobs failed "
+                f"(cumulative reasons {scan['reasons']}, raised at {scan['raised_at']})"
+            )
         return scan
 
     def _stall_report(self, webhook_ids, remaining: int) -> str:
@@ -472,8 +544,10 @@ class Bench:
             .exclude(last_error="")
             .values_list("last_error", flat=True)[:3]
         )
-        return (f"no progress for 30 s with {remaining} deliveries left; by status {by_status}; "
-                f"errors {errors}; worker log:\n{self.workers[0].tail()}")
+        return (
+            f"no progress for 30 s with {remaining} deliveries left; by status {by_status}; "
+            f"errors {errors}; worker log:\n{self.workers[0].tail()}"
+        )
 
     def _cpu(self) -> dict:
         """CPU seconds used so far, per role (postgres and redis-server found by name)."""
@@ -544,7 +618,8 @@ class Bench:
             if path.startswith(path_prefix)
         }
         arrivals = [
-            a for a, p in zip(stats["arrivals"], stats["paths"], strict=True)
+            a
+            for a, p in zip(stats["arrivals"], stats["paths"], strict=True)
             if p.startswith(path_prefix)
         ]
         return {
@@ -564,8 +639,10 @@ class Bench:
         from deliveries.services import wake
 
         n = self.args.deliveries
-        say(f"[throughput] wake() for {len(self.hook_ids)} webhooks, {n:,} pending deliveries, "
-            f"{len(self.workers)} workers")
+        say(
+            f"[throughput] wake() for {len(self.hook_ids)} webhooks, {n:,} pending deliveries, "
+            f"{len(self.workers)} workers"
+        )
         self.sink.reset()
         self._rss("throughput start", 0)
         cpu_before = self._cpu()
@@ -594,9 +671,11 @@ class Bench:
             "failed_jobs": self._job_failures("throughput"),
         }
         ok = "OK" if sink["requests"] >= n and succeeded == n else "SHORT"
-        say(f"  {succeeded:,} succeeded in {seconds:.2f} s -> {rate:,.0f} deliveries/s; sink got "
+        say(
+            f"  {succeeded:,} succeeded in {seconds:.2f} s -> {rate:,.0f} deliveries/s; sink got "
             f"{sink['requests']:,} requests ({sink['distinct_deliveries']:,} distinct, "
-            f"{sink['duplicates']} duplicates) [{ok}]")
+            f"{sink['duplicates']} duplicates) [{ok}]"
+        )
         say(f"  CPU cores used: {_fmt_cpu(cpu)}")
         if succeeded != n:
             raise RuntimeError(f"only {succeeded} of {n} deliveries succeeded")
@@ -608,8 +687,10 @@ class Bench:
         step = args.memory_step
         rounds = args.memory_deliveries // step
         events = step // args.webhooks
-        say(f"\n[memory] {rounds * step:,} more deliveries in {rounds} chunks of {step:,} "
-            "(inserted while the workers run), worker RSS after each")
+        say(
+            f"\n[memory] {rounds * step:,} more deliveries in {rounds} chunks of {step:,} "
+            "(inserted while the workers run), worker RSS after each"
+        )
         self.sink.reset()
         first = self._rss("memory start", 0)
         started = time.perf_counter()
@@ -619,9 +700,11 @@ class Bench:
             self._wait_until_drained(self.hook_ids)
             sample = self._rss(f"memory {(r + 1) * step:,}", (r + 1) * step)
             samples.append(sample)
-            say("  after {:>7,}: {}".format(
-                (r + 1) * step,
-                ", ".join(f"{w.name} {sample[w.name]} MB" for w in self.workers)))
+            say(
+                "  after {:>7,}: {}".format(
+                    (r + 1) * step, ", ".join(f"{w.name} {sample[w.name]} MB" for w in self.workers)
+                )
+            )
         seconds = time.perf_counter() - started
         sink = self._sink_check(rounds * step, "/hook/")
         growth = {}
@@ -642,9 +725,11 @@ class Bench:
             "sink": sink,
             "failed_jobs": self._job_failures("memory"),
         }
-        say(f"  growth from the first sample to the last: "
+        say(
+            f"  growth from the first sample to the last: "
             f"{', '.join(f'{k} {v:+.1%}' for k, v in growth.items())} -> "
-            f"{'flat' if flat else 'NOT flat'}; sink got {sink['requests']:,}")
+            f"{'flat' if flat else 'NOT flat'}; sink got {sink['requests']:,}"
+        )
 
     # --- latency ----------------------------------------------------------------------------
 
@@ -654,13 +739,15 @@ class Bench:
         args = self.args
         port = free_port()
         self.web = procs.start_web(port, self.env, self.logs)
-        self.cleanup.callback(self.web.stop)
+        self.managed.append(self.web)
         took = procs.wait_for_http(f"http://127.0.0.1:{port}/healthz", self.web)
         url = f"http://127.0.0.1:{port}/api/v1/events"
         token = self.workspace.client_token
-        say(f"\n[latency] `manage.py runserver 127.0.0.1:{port} --noreload` up in {took:.1f} s; "
+        say(
+            f"\n[latency] `manage.py runserver 127.0.0.1:{port} --noreload` up in {took:.1f} s; "
             f"{args.rate:g} events/s for {args.duration:g} s, {args.threads} client threads, "
-            "1 matching webhook per event")
+            "1 matching webhook per event"
+        )
         # Warm-up: the web server's and workers' first requests pay for imports and connections.
         load.run(url, token, rate=20, duration=1, threads=1, prefix="W")
         time.sleep(1.5)
@@ -685,13 +772,12 @@ class Bench:
         cpu = self._cpu_share(cpu_before, self._cpu(), time.perf_counter() - load_started)
         stats = self.sink.stats()
         first_arrival: dict[str, float] = {}
-        for path, bench_id, arrival in zip(stats["paths"], stats["ids"], stats["arrivals"],
-                                           strict=True):
+        for path, bench_id, arrival in zip(
+            stats["paths"], stats["ids"], stats["arrivals"], strict=True
+        ):
             if path == "/latency" and bench_id in result.sent_at:
                 first_arrival.setdefault(bench_id, arrival)
-        latencies = sorted(
-            (first_arrival[i] - result.sent_at[i]) * 1000 for i in first_arrival
-        )
+        latencies = sorted((first_arrival[i] - result.sent_at[i]) * 1000 for i in first_arrival)
         posts = sorted(s * 1000 for s in result.post_seconds)
         p = load.percentile
         summary = {
@@ -708,14 +794,19 @@ class Bench:
             "late_sends": result.late_sends,
             "delivered": len(latencies),
             "latency_ms": {
-                "p50": _r(p(latencies, 50)), "p95": _r(p(latencies, 95)),
-                "p99": _r(p(latencies, 99)), "max": _r(latencies[-1] if latencies else None),
+                "p50": _r(p(latencies, 50)),
+                "p95": _r(p(latencies, 95)),
+                "p99": _r(p(latencies, 99)),
+                "max": _r(latencies[-1] if latencies else None),
                 "mean": _r(sum(latencies) / len(latencies) if latencies else None),
             },
-            "post_ms": {"p50": _r(p(posts, 50)), "p99": _r(p(posts, 99)),
-                        "max": _r(posts[-1] if posts else None)},
+            "post_ms": {
+                "p50": _r(p(posts, 50)),
+                "p99": _r(p(posts, 99)),
+                "max": _r(posts[-1] if posts else None),
+            },
             "web_server": "manage.py runserver --noreload (Django's development server, "
-                          "threaded WSGI)",
+            "threaded WSGI)",
             "cpu_cores_used": cpu,
             "errors": result.errors[:5],
             "failed_jobs": self._job_failures("latency"),
@@ -723,12 +814,16 @@ class Bench:
         self.report["latency"] = summary
         self._rss("after latency")
         lat = summary["latency_ms"]
-        say(f"  sent {summary['sent']:,} of {result.planned:,} at {summary['achieved_rate']:.1f}/s "
+        say(
+            f"  sent {summary['sent']:,} of {result.planned:,} at {summary['achieved_rate']:.1f}/s "
             f"({result.late_sends} sent >50 ms late, {result.not_sent} not sent in time), "
-            f"{summary['accepted_202']:,} accepted, {summary['delivered']:,} delivered")
-        say(f"  latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  "
+            f"{summary['accepted_202']:,} accepted, {summary['delivered']:,} delivered"
+        )
+        say(
+            f"  latency ms: p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  "
             f"max {lat['max']}   (POST itself: p50 {summary['post_ms']['p50']}, "
-            f"p99 {summary['post_ms']['p99']})")
+            f"p99 {summary['post_ms']['p99']})"
+        )
         say(f"  CPU cores used: {_fmt_cpu(cpu)}")
 
     # --- report -----------------------------------------------------------------------------
@@ -744,34 +839,43 @@ class Bench:
         if thr_report and raw:
             ratio = thr_report["deliveries_per_s"] / raw["guarded_rps"]
             targets["ratio_vs_guarded_raw"] = {
-                "value": round(ratio, 3), "target": f">= {TARGET_RATIO}",
+                "value": round(ratio, 3),
+                "target": f">= {TARGET_RATIO}",
                 "met": ratio >= TARGET_RATIO,
             }
         else:
-            targets["ratio_vs_guarded_raw"] = {"value": None, "met": None,
-                                               "target": f">= {TARGET_RATIO}"}
+            targets["ratio_vs_guarded_raw"] = {
+                "value": None,
+                "met": None,
+                "target": f">= {TARGET_RATIO}",
+            }
         if lat:
             p99 = lat["latency_ms"]["p99"]
             at_rate = lat["achieved_rate"] >= 0.95 * lat["target_rate"]
             all_delivered = lat["delivered"] == lat["planned"]
             targets["p99_latency_ms"] = {
-                "value": p99, "target": f"<= {TARGET_P99_MS} at {lat['target_rate']:g}/s",
+                "value": p99,
+                "target": f"<= {TARGET_P99_MS} at {lat['target_rate']:g}/s",
                 "achieved_rate": lat["achieved_rate"],
                 "met": p99 is not None and p99 <= TARGET_P99_MS and at_rate and all_delivered,
             }
         else:
-            targets["p99_latency_ms"] = {"value": None, "met": None,
-                                         "target": f"<= {TARGET_P99_MS} ms"}
+            targets["p99_latency_ms"] = {
+                "value": None,
+                "met": None,
+                "target": f"<= {TARGET_P99_MS} ms",
+            }
         if "memory" in report:
             targets["worker_memory_flat"] = {
                 "value": report["memory"]["growth_first_to_last_sample"],
                 "target": f"growth < {TARGET_MEMORY_GROWTH:.0%} over "
-                          f"{report['memory']['deliveries']:,} deliveries",
+                f"{report['memory']['deliveries']:,} deliveries",
                 "met": report["memory"]["flat"],
             }
         else:
             targets["worker_memory_flat"] = {
-                "value": None, "met": None,
+                "value": None,
+                "met": None,
                 "target": "run with --memory" if not self.args.memory else "phase failed",
             }
         report["ratio"] = round(ratio, 3) if ratio is not None else None
@@ -782,48 +886,65 @@ class Bench:
             return {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
 
         say("\n" + "=" * 78)
-        say(f"Benchmark report ({report['mode']}, {report['started_at']}, "
-            f"{report['machine']['cpus']} CPUs, wall {report['wall_seconds']} s)")
+        say(
+            f"Benchmark report ({report['mode']}, {report['started_at']}, "
+            f"{report['machine']['cpus']} CPUs, wall {report['wall_seconds']} s)"
+        )
         say(f"  sink        {self.sink.kind}")
         say(f"  database    {report['database']}")
         say(f"  redis       {report['redis']}")
         if thr_report:
-            say(f"  throughput  {thr_report['deliveries_per_s']:,.0f} deliveries/s "
+            say(
+                f"  throughput  {thr_report['deliveries_per_s']:,.0f} deliveries/s "
                 f"({thr_report['deliveries']:,} deliveries, {self.args.webhooks} webhooks, "
-                f"{len(self.workers)} SimpleWorkers)")
-        say(f"  raw         guarded {raw['guarded_rps']:,.0f} req/s; plain requests.Session "
+                f"{len(self.workers)} SimpleWorkers)"
+            )
+        say(
+            f"  raw         guarded {raw['guarded_rps']:,.0f} req/s; plain requests.Session "
             f"{raw['plain_rps']:,.0f} req/s, with trust_env=False "
-            f"{raw['plain_trust_env_false_rps']:,.0f} req/s")
+            f"{raw['plain_trust_env_false_rps']:,.0f} req/s"
+        )
         if ratio is not None:
-            say(f"  ratio       {ratio:.2f} of the guarded raw ceiling  "
-                f"[{mark(targets['ratio_vs_guarded_raw'])}, target >= {TARGET_RATIO}]")
+            say(
+                f"  ratio       {ratio:.2f} of the guarded raw ceiling  "
+                f"[{mark(targets['ratio_vs_guarded_raw'])}, target >= {TARGET_RATIO}]"
+            )
         if lat:
             lm = lat["latency_ms"]
-            say(f"  latency     at {lat['achieved_rate']:.1f}/s (asked {lat['target_rate']:g}/s): "
+            say(
+                f"  latency     at {lat['achieved_rate']:.1f}/s (asked {lat['target_rate']:g}/s): "
                 f"p50 {lm['p50']} ms, p95 {lm['p95']} ms, p99 {lm['p99']} ms, max {lm['max']} ms; "
                 f"delivered {lat['delivered']:,}/{lat['planned']:,}  "
                 f"[{mark(targets['p99_latency_ms'])}, target p99 <= {TARGET_P99_MS} ms at "
-                f"{lat['target_rate']:g}/s]")
+                f"{lat['target_rate']:g}/s]"
+            )
         series = "; ".join(
             f"{s['at']}: " + "/".join(str(s.get(w.name)) for w in self.workers)
             for s in self.rss_series
         )
         say(f"  worker RSS  MB ({'/'.join(w.name for w in self.workers)}): {series}")
-        say(f"  memory      [{mark(targets['worker_memory_flat'])}]"
-            + (f" growth {targets['worker_memory_flat']['value']}" if "memory" in report else ""))
+        say(
+            f"  memory      [{mark(targets['worker_memory_flat'])}]"
+            + (f" growth {targets['worker_memory_flat']['value']}" if "memory" in report else "")
+        )
         if "profile" in report:
             timed = report["profile"]["timed"]
-            say(f"  profile     one in-process drain: {timed['deliveries_per_s']:,.0f} "
+            say(
+                f"  profile     one in-process drain: {timed['deliveries_per_s']:,.0f} "
                 f"deliveries/s, {timed['sql_per_delivery']} SQL/delivery, SQL "
                 f"{timed['sql_share']:.0%} of its time (cProfile: "
-                f"{Path(report['profile']['cprofile']['full_profile']).relative_to(BASE_DIR)})")
+                f"{Path(report['profile']['cprofile']['full_profile']).relative_to(BASE_DIR)})"
+            )
         failures = sum(
             report[p]["failed_jobs"]["failed_jobs"]
-            for p in ("throughput", "memory", "latency") if p in report
+            for p in ("throughput", "memory", "latency")
+            if p in report
         )
         if failures:
-            say(f"  ENGINE      {failures} drain jobs failed with an exception: see "
-                "failed_jobs in last.json and var/bench/logs/")
+            say(
+                f"  ENGINE      {failures} drain jobs failed with an exception: see "
+                "failed_jobs in last.json and var/bench/logs/"
+            )
         for phase, message in errors.items():
             say(f"  ERROR       {phase} phase failed: {message.splitlines()[0][:150]}")
         say("  phases (s)  " + ", ".join(f"{k} {v}" for k, v in self.phase_seconds.items()))

@@ -73,13 +73,11 @@ def drain(webhook_id: int, *, time_budget: float = TIME_BUDGET_SECONDS) -> Drain
         return result
     try:
         deadline = time.monotonic() + time_budget
-        while True:
-            progressed = _drain_until(webhook_id, deadline, result)
-            if result.paused or not progressed:
-                break
-            if time.monotonic() >= deadline:
-                result.more = True
-                break
+        # _drain_until claims chunk after chunk until nothing is due (or it must stop): no
+        # second pass is needed, which would cost an empty claim per job.
+        progressed = _drain_until(webhook_id, deadline, result)
+        if progressed and not result.paused and time.monotonic() >= deadline:
+            result.more = True
     finally:
         _release_webhook_lease(webhook_id)
     # Work that arrived after the last claim, or a time budget used up: drain again.
@@ -264,8 +262,11 @@ def _claim(webhook: Webhook, limit: int) -> list[Delivery]:
 def _lock(queryset):
     # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite has no
     # row locks (and one writer at a time), and Django ignores select_for_update there.
+    # The event is loaded in the same query (one SELECT per delivery otherwise); only the
+    # delivery rows are locked.
+    queryset = queryset.select_related("event")
     if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True)
+        return queryset.select_for_update(skip_locked=True, of=("self",))
     return queryset
 
 

@@ -405,3 +405,15 @@ def test_a_410_emails_the_workspace_admins_once(make_webhook, httpserver, allow_
     drain(hook.pk)
     assert [m.to for m in mailoutbox] == [[alice.email]]  # admins only, not bob
     assert hook.name in mailoutbox[0].subject or hook.name in mailoutbox[0].body
+
+
+def test_a_drain_does_not_query_once_per_delivery(hook, httpserver, acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    publish_many(acme, [EventInput("form.submitted", FORM) for _ in range(60)])
+    with CaptureQueriesContext(connection) as queries:
+        result = drain(hook.pk)
+    assert result.succeeded == 60
+    # Per chunk: claim (events joined), keys, headers, bulk writes, webhook bookkeeping.
+    assert len(queries) < 60, len(queries)
