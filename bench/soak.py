@@ -179,6 +179,7 @@ def sample(workers, web, started) -> dict:
     from django.utils import timezone
 
     from deliveries.models import Delivery
+    from webhooks_site.redis import get_connection
 
     now = timezone.now()
     by_status = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
@@ -191,6 +192,8 @@ def sample(workers, web, started) -> dict:
         "t": round(time.monotonic() - started, 1),
         "status": by_status,
         "lag_s": round(max(lags), 1) if lags else 0.0,
+        # Drain jobs waiting in RQ: a growing queue is what makes due deliveries late.
+        "queued_jobs": get_connection().llen("rq:queue:default"),
         "workers_rss_mb": [round((w.rss() or 0) / 2**20, 1) for w in workers],
         "web_rss_mb": round((web.rss() or 0) / 2**20, 1),
     }

@@ -24,6 +24,10 @@ QUEUE_NAME = "default"
 # Marks "a drain of webhook X is queued" so a burst of events enqueues one job, not thousands.
 WAKE_MARK_KEY = "hookshot:drain-queued:{}"
 WAKE_MARK_SECONDS = 60
+# A note from a drain job that found its webhook busy: "drain it again when you are done".
+DRAIN_AGAIN_KEY = "hookshot:drain-again:{}"
+# Marks "a drain of webhook X is scheduled" (a batched webhook's next batch).
+SCHEDULED_MARK_KEY = "hookshot:drain-scheduled:{}"
 
 
 @dataclass
@@ -218,7 +222,13 @@ def wake(webhook_ids, *, force: bool = False) -> int:
         for webhook_id in webhook_ids:
             mark = WAKE_MARK_KEY.format(webhook_id)
             if conn.set(mark, 1, nx=True, ex=WAKE_MARK_SECONDS) or force:
-                queue.enqueue(jobs.drain, webhook_id, result_ttl=0, failure_ttl=86400)
+                try:
+                    queue.enqueue(jobs.drain, webhook_id, result_ttl=0, failure_ttl=86400)
+                except RedisError:
+                    # A mark without its job would hold back every wake-up for a minute.
+                    with contextlib.suppress(RedisError):
+                        conn.delete(mark)
+                    raise
                 enqueued += 1
         return enqueued
     except RedisError as exc:
@@ -227,12 +237,58 @@ def wake(webhook_ids, *, force: bool = False) -> int:
         return 0
 
 
+def wake_later(webhook_id, seconds: float) -> bool:
+    """Schedule one drain of the webhook in `seconds` (the workers run RQ's scheduler).
+    Several asks before then share the one job."""
+    from datetime import timedelta
+
+    from redis.exceptions import RedisError
+
+    from deliveries import jobs
+
+    if redis_backing_off():
+        return False
+    try:
+        conn = fail_fast_redis()
+        mark = SCHEDULED_MARK_KEY.format(webhook_id)
+        if not conn.set(mark, 1, nx=True, px=max(1, int(seconds * 1000))):
+            return False
+        _queue(conn).enqueue_in(
+            timedelta(seconds=seconds), jobs.drain, webhook_id, result_ttl=0, failure_ttl=86400
+        )
+        return True
+    except RedisError as exc:
+        note_redis_failure()
+        log.warning("scheduling skipped, Redis unavailable (%s); the sweeper will catch up", exc)
+        return False
+
+
 def clear_wake_mark(webhook_id) -> None:
     """Called when a drain starts: events arriving from now on need a new drain job."""
     from redis.exceptions import RedisError
 
     with contextlib.suppress(RedisError):
         fail_fast_redis().delete(WAKE_MARK_KEY.format(webhook_id))
+
+
+def ask_for_another_drain(webhook_id) -> None:
+    """A drain job found the webhook busy: the drain holding it drains again after."""
+    from redis.exceptions import RedisError
+
+    with contextlib.suppress(RedisError):
+        fail_fast_redis().set(DRAIN_AGAIN_KEY.format(webhook_id), 1, ex=WAKE_MARK_SECONDS)
+
+
+def take_another_drain_request(webhook_id) -> bool:
+    """Was another drain asked for while this one held the webhook? (Clears the note.)
+    With Redis down the answer is no: a wake-up could not be queued anyway, and the
+    sweeper finds what is due."""
+    from redis.exceptions import RedisError
+
+    try:
+        return bool(fail_fast_redis().delete(DRAIN_AGAIN_KEY.format(webhook_id)))
+    except RedisError:
+        return False
 
 
 _connections: dict[str, object] = {}

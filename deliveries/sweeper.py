@@ -38,10 +38,12 @@ def sweep(now=None) -> SweepResult:
         | Q(status=Delivery.Status.SENDING, lease_expires_at__lt=now)
     )
     webhook_ids = sorted(set(due.values_list("webhook_id", flat=True)[:10000]))
+    # A webhook being drained is left alone: its drain takes what is due, and one left over
+    # (a job that found it busy) has asked it to drain again. Its lease expires if it died.
     live = list(
-        Webhook.objects.filter(pk__in=webhook_ids, deleted_at__isnull=True).values_list(
-            "pk", "status"
-        )
+        Webhook.objects.filter(pk__in=webhook_ids, deleted_at__isnull=True)
+        .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
+        .values_list("pk", "status")
     )
     enabled = [pk for pk, status in live if status == Webhook.Status.ENABLED]
     # Disabled webhooks only get their test deliveries.
@@ -50,7 +52,9 @@ def sweep(now=None) -> SweepResult:
             webhook_id__in=[pk for pk, s in live if s != Webhook.Status.ENABLED], is_test=True
         ).values_list("webhook_id", flat=True)
     )
-    woken = wake(enabled + sorted(with_tests), force=True) if (enabled or with_tests) else 0
+    # Not forced: a webhook whose drain is already queued gets no second job (the queue
+    # would grow by one job per due webhook every sweep while the workers are busy).
+    woken = wake(enabled + sorted(with_tests)) if (enabled or with_tests) else 0
     return SweepResult(woken=woken, auto_disabled=auto_disable_failing(now))
 
 
