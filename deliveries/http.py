@@ -64,11 +64,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 class OutgoingRequestError(Exception):
     """A request that produced no HTTP response.
 
-    ``kind`` is one of "blocked", "dns", "timeout", "connection", "tls", "invalid_url";
-    ``message`` is a short sentence fit for a delivery log.
+    ``kind`` is one of "blocked", "dns", "timeout", "connection", "tls", "invalid_url",
+    "invalid_header"; ``message`` is a short sentence fit for a delivery log. It never quotes
+    a header value: those carry credentials.
     """
 
-    KINDS = ("blocked", "dns", "timeout", "connection", "tls", "invalid_url")
+    KINDS = ("blocked", "dns", "timeout", "connection", "tls", "invalid_url", "invalid_header")
 
     def __init__(self, kind: str, message: str):
         assert kind in self.KINDS, kind
@@ -251,6 +252,29 @@ def _checked_address(host: str, port: int) -> str:
 
 def _invalid(message: str) -> OutgoingRequestError:
     return OutgoingRequestError("invalid_url", message)
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why HTTP cannot carry this header value, or None. The value itself is never part of
+    the answer (it is often a credential). http.client encodes values as Latin-1 and requests
+    refuses surrounding whitespace and line breaks; both would otherwise fail mid-send."""
+    if value != value.strip(" \t"):
+        return "it starts or ends with a space"
+    if any(ch in value for ch in "\r\n\x00"):
+        return "it contains a line break"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "it contains a character HTTP headers cannot carry (such as a curly quote)"
+    return None
+
+
+def _check_headers(headers) -> None:
+    for name, value in headers.items():
+        if isinstance(value, str) and (problem := header_value_problem(value)):
+            raise OutgoingRequestError(
+                "invalid_header", f"Invalid header: the value of {name} cannot be sent ({problem})."
+            )
 
 
 def _parse_url(url: str) -> tuple[str, str, int]:
@@ -477,6 +501,7 @@ def request(
 
     merged_headers = CaseInsensitiveDict({"User-Agent": USER_AGENT})
     merged_headers.update(headers or {})
+    _check_headers(merged_headers)
     # Connecting gets at most MAX_CONNECT_TIMEOUT; reading the response is bounded by
     # _DeadlineReader, so urllib3's read timeout only matters if that were bypassed.
     urllib3_timeout = Timeout(
@@ -507,6 +532,7 @@ def request(
         urllib3.exceptions.HTTPError,
         http.client.HTTPException,
         OSError,
+        UnicodeEncodeError,
     ) as exc:
         raise _translate(exc, host, timeout) from exc
     finally:
@@ -626,9 +652,10 @@ def _translate(exc: BaseException, host: str, timeout: float) -> OutgoingRequest
         urllib3.exceptions.LocationValueError,
     ):
         return _invalid("Invalid URL")
-    if header_error := find(requests.exceptions.InvalidHeader):
-        # Not a URL, but like one it is the webhook's configuration and retrying cannot help.
-        return _invalid(_short(f"Invalid header: {header_error}"))
+    if find(requests.exceptions.InvalidHeader, UnicodeEncodeError):
+        # _check_headers catches these first. requests' message quotes the value, which is
+        # often a credential: never pass it on.
+        return OutgoingRequestError("invalid_header", "Invalid header: a value cannot be sent.")
     # requests' exceptions are OSErrors too, but only the kernel's carry a strerror.
     os_error = find(OSError, unless=(urllib3.exceptions.HTTPError, requests.RequestException))
     if os_error is not None and os_error.strerror:

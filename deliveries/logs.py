@@ -322,6 +322,7 @@ ERROR_LABELS = {
     "connection": "Connection failed",
     "tls": "TLS error",
     "invalid_url": "Invalid URL",
+    "invalid_header": "Invalid header",
 }
 
 ERROR_WORDS = {
@@ -333,6 +334,8 @@ ERROR_WORDS = {
     "(refused, reset or unreachable).",
     "tls": "TLS error: the HTTPS handshake failed (certificate or protocol).",
     "invalid_url": "Invalid URL: the request could not be made.",
+    "invalid_header": "Invalid header: a custom header or the connector's credential has a "
+    "value HTTP cannot carry. Edit the webhook or its connector.",
 }
 
 

@@ -30,6 +30,10 @@ from workspaces.models import Workspace
 _SECRET_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_HEADER_WORDS = ("token", "secret", "password", "api-key", "apikey", "api_key")
 _SIGNATURE_HEADERS_LOWER = frozenset(name.lower() for name in SIGNATURE_HEADER_NAMES)
+_OWN_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "user-agent", "accept", "accept-encoding",
+     "connection"}
+)
 
 State = InboxRequest.SignatureState
 
@@ -57,12 +61,39 @@ def _clean_text(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
-def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers as stored and shown: credentials masked, NUL characters replaced."""
+def stored_headers(
+    headers: Mapping[str, str], secret_values: frozenset[str] = frozenset()
+) -> dict[str, str]:
+    """The headers as stored and shown: credentials masked, NUL characters replaced.
+
+    A header is a credential by its name (Authorization, X-Api-Token...) or by its value:
+    one of ``secret_values``, what the workspace's connectors and custom headers send, since
+    an API-key connector or a custom header may use any name."""
+
+    def secret(name, value):
+        if _is_secret_header(name):
+            return True
+        # The headers the webhook sets itself never carry a credential (and a custom header
+        # whose value happens to be "1" must not mask Content-Length).
+        own = name.lower() in _OWN_HEADERS or name.lower() in _SIGNATURE_HEADERS_LOWER
+        return not own and value.strip() in secret_values
+
     return {
-        _clean_text(name): mask(value) if _is_secret_header(name) else _clean_text(value)
+        _clean_text(name): mask(value) if secret(name, value) else _clean_text(value)
         for name, value in headers.items()
     }
+
+
+def workspace_header_secrets(workspace_id: int) -> frozenset[str]:
+    """The header values the workspace's connectors and custom headers send (decrypted)."""
+    from subscriptions.models import Connector, WebhookHeader
+
+    values = set()
+    for connector in Connector.objects.filter(workspace_id=workspace_id):
+        values.update(connector.auth_headers().values())
+    for header in WebhookHeader.objects.filter(webhook__workspace_id=workspace_id):
+        values.add(header.value)
+    return frozenset(value.strip() for value in values if value and value.strip())
 
 
 def has_signature_headers(headers: Mapping[str, str]) -> bool:
@@ -143,7 +174,7 @@ def record_request(
         method=method[:16],
         path=_clean_text(path),
         query_string=_clean_text(query_string),
-        headers=stored_headers(headers),
+        headers=stored_headers(headers, workspace_header_secrets(inbox.workspace_id)),
         content_type=_clean_text(content_type)[:255],
         body=_clean_text(stored_body.decode("utf-8", errors="replace")),
         body_size=body_size,

@@ -271,6 +271,20 @@ def check_header_value(value: str) -> str | None:
         return "A header value must fit on one line (no line breaks)."
     if len(value) > MAX_HEADER_VALUE_LENGTH:
         return f"A header value can be at most {MAX_HEADER_VALUE_LENGTH:,} characters."
+    return _sendable_in_a_header(value, "A header value")
+
+
+def _sendable_in_a_header(value: str, what: str) -> str | None:
+    """What HTTP can carry in a header: no surrounding spaces (a pasted value often has one),
+    and Latin-1 characters only. Checked here so a webhook never fails at send time."""
+    if value != value.strip(" \t"):
+        return f"{what} cannot start or end with a space: remove the spaces around it."
+    bad = next((ch for ch in value if ord(ch) > 0xFF), None)
+    if bad is not None:
+        return (
+            f"{what} cannot contain “{bad}”: HTTP headers carry only Latin-1 characters. "
+            "Replace it (a curly quote with a straight one, for example)."
+        )
     return None
 
 
@@ -357,6 +371,13 @@ def check_single_line(value: str, what: str) -> str | None:
     return None
 
 
+SECRET_NAMES = {
+    Connector.Kind.BASIC: "The password",
+    Connector.Kind.BEARER: "The token",
+    Connector.Kind.API_KEY: "The API key",
+}
+
+
 def connector_problems(
     *, kind: str, username: str, header_name: str, secret: str, secret_required: bool
 ) -> dict[str, str]:
@@ -378,7 +399,12 @@ def connector_problems(
         elif error := check_header_name(header_name):
             problems["header_name"] = error
     if secret:
-        if error := check_single_line(secret, "secret"):
+        error = check_single_line(secret, "secret")
+        # Basic credentials are base64-encoded, so any character goes; the others are sent
+        # in a header as they are.
+        if error is None and kind != Connector.Kind.BASIC:
+            error = _sendable_in_a_header(secret, SECRET_NAMES[kind])
+        if error:
             problems["secret"] = error
     elif secret_required:
         problems["secret"] = {

@@ -207,6 +207,16 @@ def test_a_header_value_with_a_line_break_gets_the_forms_message(api, acme):
     )
 
 
+def test_a_header_value_http_cannot_carry_gets_the_forms_message(api, acme):
+    assert_same(
+        api,
+        acme,
+        {"headers": [{"name": "X-A", "value": "Zoë’s team"}]},
+        {"header_name": ["X-A"], "header_value": ["Zoë’s team"]},
+        "headers[0]",
+    )
+
+
 def test_a_header_listed_twice_gets_the_forms_message(api, acme):
     assert_same(
         api,

@@ -230,8 +230,9 @@ def test_receiving_a_signed_request_takes_a_fixed_number_of_queries(
 ):
     webhooks = [make_webhook(name=f"Hook {i}") for i in range(5)]
     headers = signed(BODY, webhooks[0].valid_keys())
-    # Find the inbox, load webhooks, load their keys, insert, look for rows past the limit.
-    with django_assert_max_num_queries(5):
+    # Find the inbox, load webhooks, load their keys, the connectors' and custom headers'
+    # values (to mask them), insert, look for rows past the limit.
+    with django_assert_max_num_queries(7):
         response = post(client, receive_url, headers=headers)
     assert response.status_code == 200
 
@@ -301,3 +302,28 @@ def test_the_pretty_body_indents_json_and_leaves_other_text_alone(client, receiv
     json_request, form_request = InboxRequest.objects.order_by("id")
     assert json_request.pretty_body == json.dumps({"a": 1, "b": [1, 2]}, indent=2)
     assert form_request.pretty_body == "a=1&b=2"
+
+
+def test_a_connector_secret_or_custom_header_value_is_masked_whatever_the_header_name(
+    client, receive_url, make_webhook, acme
+):
+    """Masking by name alone (Authorization, *token*...) misses an API key sent as
+    Ocp-Apim-Subscription-Key or a custom header named X-Tenant: the inbox also masks every
+    value the workspace's connectors and custom headers send."""
+    from subscriptions.models import Connector, WebhookHeader
+
+    Connector.objects.create(workspace=acme, name="Azure", kind="api_key",
+                             header_name="Ocp-Apim-Subscription-Key", secret="azure-key-0123456789")
+    hook = make_webhook(name="Tenant")
+    WebhookHeader.objects.create(webhook=hook, name="X-Tenant", value="tenant-secret-987654")
+    post(client, receive_url, headers={
+        "Ocp-Apim-Subscription-Key": "azure-key-0123456789",
+        "X-Tenant": "tenant-secret-987654",
+        "X-Other": "not-a-secret-value",
+    })
+    stored = InboxRequest.objects.get().headers
+    values = json.dumps(stored)
+    assert "azure-key-0123456789" not in values and "tenant-secret-987654" not in values
+    assert stored["Ocp-Apim-Subscription-Key"] == "••••••••••••6789"
+    assert stored["X-Tenant"] == "••••••••••••7654"
+    assert stored["X-Other"] == "not-a-secret-value"  # the control: other values are kept

@@ -132,6 +132,29 @@ def test_a_secret_with_a_line_break_is_refused(alice_client, secret):
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "secret", "message"),
+    [
+        ("api_key", " key-pasted-with-a-space", "The API key cannot start or end with a space"),
+        ("bearer", "token-with-a-tab\t", "The token cannot start or end with a space"),
+        ("bearer", "Zoë’s-token", "The token cannot contain “’”: HTTP headers carry only Latin-1"),
+    ],
+)
+def test_a_secret_a_header_cannot_carry_is_refused(alice_client, kind, secret, message):
+    """It would fail every delivery at send time (requests refuses it)."""
+    assert_refused(
+        alice_client, 'id="id_secret"', message, kind=kind, secret=secret, header_name="X-Key"
+    )
+
+
+def test_a_basic_password_may_have_any_character(alice_client, acme):
+    """Basic credentials travel base64-encoded."""
+    response = post_new(alice_client, name="Basic", kind="basic", username="zoë",
+                        secret=" pässwörd’s ")
+    assert response.status_code == 302
+    assert acme.connectors.get(name="Basic").secret == " pässwörd’s "
+
+
 def test_the_edit_page_never_shows_the_secret(alice_client, acme):
     connector = make_connector(acme, secret="s3cret-value-wxyz")
     html = alice_client.get(reverse("connector_edit", args=["acme", connector.pk])).content.decode()

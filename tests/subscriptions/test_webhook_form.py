@@ -285,6 +285,21 @@ def test_a_header_value_with_a_line_break_is_refused(alice_client, value):
     )
 
 
+def test_a_header_value_http_cannot_carry_is_refused(alice_client):
+    assert_refused(
+        alice_client,
+        'value="X-Tenant"',
+        "A header value cannot contain “’”: HTTP headers carry only Latin-1",
+        **headers(("X-Tenant", "Zoë’s team")),
+    )
+
+
+def test_a_latin_1_header_value_is_accepted_and_spaces_around_it_trimmed(alice_client, acme):
+    response = post_new(alice_client, **headers(("X-Team", " Zoë ")))
+    assert response.status_code == 302
+    assert acme.webhooks.get().headers.get().value == "Zoë"
+
+
 @pytest.mark.parametrize(
     "name",
     [
