@@ -29,13 +29,17 @@ WORKER_ARGS = [
 
 
 class Managed:
-    def __init__(self, name: str, args: list[str], env: dict, log_path: Path):
+    """A child process group. ``args`` are manage.py's, unless ``command`` is given whole."""
+
+    def __init__(
+        self, name: str, args: list[str], env: dict, log_path: Path, command: list | None = None
+    ):
         self.name = name
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "manage.py", *args],
+            command or [sys.executable, "-u", "manage.py", *args],
             cwd=BASE_DIR,
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
@@ -55,6 +59,15 @@ class Managed:
         """Resident memory of the process itself (SimpleWorker runs the jobs in it)."""
         try:
             return psutil.Process(self.pid).memory_info().rss
+        except psutil.Error:
+            return None
+
+    def tree_rss(self) -> int | None:
+        """Resident memory of the process and all its children (gunicorn's workers)."""
+        try:
+            leader = psutil.Process(self.pid)
+            family = [leader, *leader.children(recursive=True)]
+            return sum(p.memory_info().rss for p in family if p.is_running())
         except psutil.Error:
             return None
 
@@ -160,10 +173,34 @@ def scan_worker_logs(paths) -> dict:
     return {"failed_jobs": failed, "reasons": reasons, "raised_at": where}
 
 
-def start_web(port: int, env: dict, log_dir: Path) -> Managed:
-    return Managed(
-        "web", ["runserver", f"127.0.0.1:{port}", "--noreload"], env, log_dir / "web.log"
+# The production web server: gunicorn's threaded workers, one process per core, keep-alive.
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 2))
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", 8))
+
+
+def web_command(port: int, server: str = "gunicorn") -> list[str]:
+    if server == "runserver":
+        return [sys.executable, "-u", "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    return [
+        sys.executable, "-m", "gunicorn", "webhooks_site.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread",
+        "--workers", str(GUNICORN_WORKERS),
+        "--threads", str(GUNICORN_THREADS),
+    ]
+
+
+def describe_web(server: str = "gunicorn") -> str:
+    if server == "runserver":
+        return "manage.py runserver --noreload (Django's development server, threaded WSGI)"
+    return (
+        f"gunicorn webhooks_site.wsgi:application --worker-class gthread "
+        f"--workers {GUNICORN_WORKERS} --threads {GUNICORN_THREADS}"
     )
+
+
+def start_web(port: int, env: dict, log_dir: Path, server: str = "gunicorn") -> Managed:
+    return Managed("web", [], env, log_dir / "web.log", command=web_command(port, server))
 
 
 def wait_for_http(url: str, process: Managed, timeout: float = 30) -> float:

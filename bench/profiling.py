@@ -367,7 +367,9 @@ def ingest_cost(token: str, count: int, event_type: str, warmup: int = 20) -> di
     }
 
 
-def small_drain_cost(workspace, webhook_id: int, event_type: str, repeats: int = 50) -> dict:
+def small_drain_cost(
+    workspace, webhook_id: int, event_type: str, log_path, repeats: int = 50
+) -> dict:
     """What one drain job costs when it finds a single delivery, as at a steady trickle of
     events (each wake-up drains what arrived since the last one): wall, CPU and SQL per job."""
     from django.db import connections
@@ -383,7 +385,7 @@ def small_drain_cost(workspace, webhook_id: int, event_type: str, repeats: int =
     try:
         for i in range(repeats):
             publish_many(workspace, [EventInput(event_type, {"bench_id": f"S{i}", "sent_at": 0})])
-            with connection.execute_wrapper(counter):
+            with _deliveries_log_to(log_path), connection.execute_wrapper(counter):
                 started, cpu_started = time.perf_counter(), time.thread_time()
                 result = drain(webhook_id)
                 wall += time.perf_counter() - started

@@ -13,8 +13,9 @@ Phases (README "Benchmark" says what each measures):
                then two `rqworker ... SimpleWorker` processes and wake(): wall time until all
                are succeeded in the database (polled every 0.2 s);
   memory       (--memory) 100,000 more deliveries in 20,000 chunks, worker RSS after each;
-  latency      runserver + the same workers; one event per POST /api/v1/events at a paced
-               rate; latency = sink arrival - time just before the POST.
+  latency      gunicorn (or --web runserver) + the same workers; one event per
+               POST /api/v1/events at a paced rate; latency = sink arrival - time just
+               before the POST.
 
 Everything it starts (sink, workers, web server, embedded Redis) is stopped on the way out,
 Ctrl-C and errors included; its database (hookshot_bench or var/bench/bench.sqlite3) is dropped.
@@ -68,6 +69,13 @@ def parse_args(argv=None):
         type=int,
         help="latency phase client threads (default rate / 12.5, at least 4: "
         "runserver answers a keep-alive request ~45 ms late, see README)",
+    )
+    parser.add_argument(
+        "--web",
+        choices=["gunicorn", "runserver"],
+        default="gunicorn",
+        help="the latency phase's web server: gunicorn as in production (default), or "
+        "Django's runserver as `make run` starts it",
     )
     parser.add_argument("--raw-requests", type=int, help="raw ceiling requests (default 5,000)")
     parser.add_argument("--memory-deliveries", type=int, default=100_000)
@@ -402,6 +410,7 @@ class Bench:
             self.workspace,
             self.profile_hook.pk,
             "content.interaction",
+            log_path,
             repeats=20 if self.args.quick else 50,
         )
         self.report["profile"] = {
@@ -738,13 +747,13 @@ class Bench:
 
         args = self.args
         port = free_port()
-        self.web = procs.start_web(port, self.env, self.logs)
+        self.web = procs.start_web(port, self.env, self.logs, server=args.web)
         self.managed.append(self.web)
         took = procs.wait_for_http(f"http://127.0.0.1:{port}/healthz", self.web)
         url = f"http://127.0.0.1:{port}/api/v1/events"
         token = self.workspace.client_token
         say(
-            f"\n[latency] `manage.py runserver 127.0.0.1:{port} --noreload` up in {took:.1f} s; "
+            f"\n[latency] `{procs.describe_web(args.web)}` on port {port} up in {took:.1f} s; "
             f"{args.rate:g} events/s for {args.duration:g} s, {args.threads} client threads, "
             "1 matching webhook per event"
         )
@@ -805,8 +814,7 @@ class Bench:
                 "p99": _r(p(posts, 99)),
                 "max": _r(posts[-1] if posts else None),
             },
-            "web_server": "manage.py runserver --noreload (Django's development server, "
-            "threaded WSGI)",
+            "web_server": procs.describe_web(args.web),
             "cpu_cores_used": cpu,
             "errors": result.errors[:5],
             "failed_jobs": self._job_failures("latency"),

@@ -4,7 +4,8 @@
     python -m bench.soak --minutes 1      # the quick version
 
 The whole product runs as in production, each part in its own process: the web server
-(runserver), RQ workers (SimpleWorker, as `runall`) and rqcron (the sweeper every 5 s), on
+(gunicorn, as bench.procs starts it), RQ workers (SimpleWorker, as `runall`) and rqcron (the
+sweeper every 5 s), on
 PostgreSQL (DATABASE_URL's server, a database ``hookshot_soak`` made afresh and dropped after)
 or SQLite, and Redis (REDIS_URL with a db of its own, 14 unless the URL names one, or an
 embedded Redis). Everything listens on 127.0.0.1.
@@ -195,7 +196,7 @@ def sample(workers, web, started) -> dict:
         # Drain jobs waiting in RQ: a growing queue is what makes due deliveries late.
         "queued_jobs": get_connection().llen("rq:queue:default"),
         "workers_rss_mb": [round((w.rss() or 0) / 2**20, 1) for w in workers],
-        "web_rss_mb": round((web.rss() or 0) / 2**20, 1),
+        "web_rss_mb": round((web.tree_rss() or 0) / 2**20, 1),  # gunicorn and its workers
     }
 
 

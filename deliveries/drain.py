@@ -35,6 +35,7 @@ TIME_BUDGET_SECONDS = 20
 # the rest of the claimed deliveries go back to the queue unattempted, and the worker moves on.
 CONSECUTIVE_FAILURES_TO_PAUSE = 5
 PAUSE_AFTER_FAILURES = timedelta(seconds=30)
+FIRST_CHUNK = 10
 MAX_CHUNK = 200
 REQUEST_BODY_LOG_LIMIT = 64 * 1024
 MASK = "••••••••"
@@ -59,6 +60,7 @@ class DrainResult:
     skipped: str = ""
     more: bool = False
     paused: bool = False  # the receiver looked down; the rest waits for a later drain
+    lease_released: bool = False  # by the last chunk's write
     # Batched webhooks: seconds until the next batch may go, when deliveries are waiting.
     next_batch_in: float | None = None
     errors: list[str] = field(default_factory=list)
@@ -83,20 +85,27 @@ def drain(webhook_id: int, *, time_budget: float = TIME_BUDGET_SECONDS) -> Drain
     drop_broken_connections()
     result = DrainResult(webhook_id)
     clear_wake_mark(webhook_id)
-    if not _acquire_webhook_lease(webhook_id):
+    webhook = _load_webhook(webhook_id)
+    if webhook is None:
+        return result
+    # The lease covers the first chunk's requests from the start, so the first claim need
+    # not extend it (one UPDATE less per job: most jobs send one chunk).
+    lease_until = timezone.now() + _webhook_lease_for(webhook, _chunk_limit(webhook, FIRST_CHUNK))
+    if not _acquire_webhook_lease(webhook_id, lease_until):
         # Leave the note, then try once more: if the holder released the webhook before it
         # could see the note, the lease is free now and this job drains it itself.
         ask_for_another_drain(webhook_id)
-        if not _acquire_webhook_lease(webhook_id):
+        if not _acquire_webhook_lease(webhook_id, lease_until):
             result.skipped = "another drain holds this webhook"
             return result
     try:
         deadline = time.monotonic() + time_budget
-        progressed = _drain_until(webhook_id, deadline, result)
+        progressed = _drain_until(webhook, deadline, result)
         if progressed and not result.paused and time.monotonic() >= deadline:
             result.more = True
     finally:
-        _release_webhook_lease(webhook_id)
+        if not result.lease_released:
+            _release_webhook_lease(webhook_id)
     # Read the note even when draining again anyway: a stale one would cost a job later.
     asked = take_another_drain_request(webhook_id)
     if result.more or asked:
@@ -116,22 +125,34 @@ def drop_broken_connections() -> None:
             conn.close_if_unusable_or_obsolete()
 
 
-def _drain_until(webhook_id, deadline, result: DrainResult) -> bool:
-    """Claim and send chunks until nothing is due or the deadline passes. True if it sent."""
+def _load_webhook(webhook_id) -> Webhook | None:
+    """The webhook as a drain needs it, or None when it is gone or deleted."""
+    webhook = Webhook.objects.select_related("connector").filter(pk=webhook_id).first()
+    return None if webhook is None or webhook.is_deleted else webhook
+
+
+def _chunk_limit(webhook, chunk_size: int) -> int:
+    return chunk_size if webhook.mode == Webhook.Mode.SINGLE else webhook.batch_size
+
+
+def _drain_until(webhook, deadline, result: DrainResult) -> bool:
+    """Claim and send chunks until nothing is due or the deadline passes. True if it sent.
+
+    ``webhook`` was loaded just before the lease was taken; each later chunk loads it again,
+    so a webhook disabled or deleted meanwhile stops the drain."""
     progressed = False
-    chunk_size = 10
+    chunk_size = FIRST_CHUNK
     consecutive_failures = 0
     next_send_at = 0.0
+    first = True
     while time.monotonic() < deadline:
-        webhook = (
-            Webhook.objects.select_related("connector", "workspace").filter(pk=webhook_id).first()
-        )
-        if webhook is None:
-            return progressed
-        if webhook.is_deleted:
-            return progressed
-        limit = chunk_size if webhook.mode == Webhook.Mode.SINGLE else webhook.batch_size
-        claimed = _claim(webhook, limit)
+        if not first:
+            webhook = _load_webhook(webhook.pk)
+            if webhook is None:
+                return progressed
+        limit = _chunk_limit(webhook, chunk_size)
+        claimed = _claim(webhook, limit, extend_lease=not first)
+        first = False
         if not claimed:
             _schedule_next_batch(webhook, result)
             return progressed
@@ -160,7 +181,18 @@ def _drain_until(webhook_id, deadline, result: DrainResult) -> bool:
                 if stop:
                     _release_unattempted(webhook, claimed[index + 1 :], outcome)
                     break
-        _record(webhook, outcomes)
+        # The usual end: everything claimed was sent and nothing more was due at the claim.
+        # The webhook's lease is then released by _record's UPDATE of the webhook row.
+        done = (
+            len(claimed) < limit
+            and len(outcomes) == len(claimed)
+            and webhook.mode == Webhook.Mode.SINGLE
+            and consecutive_failures < CONSECUTIVE_FAILURES_TO_PAUSE
+            and not (webhook.ordered and outcomes and not outcomes[-1].ok)
+            and not any(o.decision.outcome == retry.OUTCOME_DISABLE_WEBHOOK for o in outcomes)
+        )
+        _record(webhook, outcomes, release_lease=done)
+        result.lease_released = done
         for outcome in outcomes:
             result.sent += 1
             if outcome.ok:
@@ -208,12 +240,22 @@ def _lease_margin() -> timedelta:
     return timedelta(seconds=settings.WEBHOOKS_LEASE_SECONDS)
 
 
-def _acquire_webhook_lease(webhook_id) -> bool:
+def _webhook_lease_for(webhook, limit: int) -> timedelta:
+    """How long a drain holds its webhook for a chunk of `limit`: past the deliveries' own
+    lease (_delivery_lease_for), so that a takeover never finds a delivery still claimed."""
+    return 2 * _lease_margin() + _delivery_lease_for(webhook, limit)
+
+
+def _delivery_lease_for(webhook, limit: int) -> timedelta:
+    return timedelta(seconds=webhook.timeout_seconds * min(limit, 20)) + _lease_margin()
+
+
+def _acquire_webhook_lease(webhook_id, until) -> bool:
     now = timezone.now()
     return bool(
         Webhook.objects.filter(pk=webhook_id)
         .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
-        .update(drain_lease_until=now + 2 * _lease_margin())
+        .update(drain_lease_until=until)
     )
 
 
@@ -242,16 +284,19 @@ def _due(queryset, now):
     )
 
 
-def _claim(webhook: Webhook, limit: int) -> list[Delivery]:
+def _claim(webhook: Webhook, limit: int, *, extend_lease: bool = True) -> list[Delivery]:
     """Lease up to `limit` due deliveries of the webhook, oldest first.
 
     Disabled webhooks only get their test deliveries. Ordered webhooks never skip a delivery
     that is not due yet: the claim stops at the first one (FIFO hold-back). Batched webhooks
-    send at most one batch per interval."""
+    send at most one batch per interval. The webhook's own lease is extended to cover the
+    chunk, unless the caller just took it for that long."""
     now = timezone.now()
-    margin = _lease_margin()
-    lease_for = timedelta(seconds=webhook.timeout_seconds * min(limit, 20)) + margin
-    Webhook.objects.filter(pk=webhook.pk).update(drain_lease_until=now + 2 * margin + lease_for)
+    lease_for = _delivery_lease_for(webhook, limit)
+    if extend_lease:
+        Webhook.objects.filter(pk=webhook.pk).update(
+            drain_lease_until=now + _webhook_lease_for(webhook, limit)
+        )
     with transaction.atomic():
         candidates = Delivery.objects.filter(webhook=webhook, status__in=ACTIVE)
         if not webhook.is_enabled:
@@ -498,8 +543,9 @@ def _secret_header_names(webhook, custom_headers) -> set[str]:
 # --- recording ----------------------------------------------------------------------------
 
 
-def _record(webhook: Webhook, outcomes: list[_Outcome]) -> None:
-    """Write the attempts and outcomes of one chunk in a few statements."""
+def _record(webhook: Webhook, outcomes: list[_Outcome], *, release_lease=False) -> None:
+    """Write the attempts and outcomes of one chunk in a few statements (and release the
+    webhook's drain lease with them when this was the drain's last chunk)."""
     if not outcomes:
         return
     now = timezone.now()
@@ -539,6 +585,8 @@ def _record(webhook: Webhook, outcomes: list[_Outcome]) -> None:
             or ("" if last.succeeded else f"HTTP {last.response_status}"),
             "last_succeeded": last.succeeded,
         }
+        if release_lease:
+            webhook_update["drain_lease_until"] = None
         if real:
             if any(o.ok for o in real):
                 webhook_update["failing_since"] = None

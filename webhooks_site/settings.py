@@ -109,7 +109,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Off by default: a health check is a round trip (SELECT 1) at the start of every request
+    # and every drain job. A connection broken by a database restart fails one request (a
+    # 503 the producer retries) or one job (the sweeper wakes it again), and Django then
+    # closes it (close_if_unusable_or_obsolete, which drain() calls too).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -57,7 +57,11 @@ class Workspace(models.Model):
     def for_client_token(cls, token: str):
         if not token:
             return None
-        return cls.objects.filter(client_token_hash=hash_token(token)).first()
+        # The encrypted token itself is not loaded (nor decrypted) on every API request; it
+        # is fetched if something asks for it.
+        return (
+            cls.objects.filter(client_token_hash=hash_token(token)).defer("client_token").first()
+        )
 
 
 class Membership(models.Model):
