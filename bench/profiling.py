@@ -107,7 +107,7 @@ _TIMED_STEPS = [
     ("log", "log.info per attempt", "send_one"),
     ("record", "record (write the chunk's outcomes)", None),
     ("bulk_create", "Attempt bulk_create", "record"),
-    ("bulk_update", "Delivery bulk_update (8 fields, CASE WHEN per row)", "record"),
+    ("update", "Delivery outcomes (one UPDATE ... FROM (VALUES ...))", "record"),
     ("keys", "Webhook.valid_keys + header_dict (per chunk)", None),
 ]
 _REST = {
@@ -132,7 +132,7 @@ def _install_timers(timers: StepTimers) -> None:
     timers.wrap(drain_module.log, "info", "log")
     timers.wrap(drain_module, "_record", "record")
     timers.wrap(QuerySet, "bulk_create", "bulk_create")
-    timers.wrap(QuerySet, "bulk_update", "bulk_update")
+    timers.wrap(drain_module, "_update_deliveries", "update")
     timers.wrap(Webhook, "valid_keys", "keys")
     timers.wrap(Webhook, "header_dict", "keys")
 
@@ -197,7 +197,7 @@ def timed_drain(webhook_id: int, expected: int, log_path) -> dict:
         steps.append(row("  " + _REST[key], rest_wall, rest_cpu, calls))
     steps.append(
         row(
-            "drain loop, the rest (Webhook fetch per chunk, leases, _has_due)",
+            "drain loop, the rest (Webhook fetch per chunk, leases)",
             elapsed - top_wall,
             cpu - top_cpu,
             1,
@@ -241,8 +241,8 @@ _STEPS = [
         "django/db/models/fields/related_descriptors.py",
         "__get__",
     ),
-    ("  _record (bulk_create Attempt + bulk_update Delivery)", "deliveries/drain.py", "_record"),
-    ("    QuerySet.bulk_update", "django/db/models/query.py", "bulk_update"),
+    ("  _record (bulk_create Attempt + UPDATE Delivery)", "deliveries/drain.py", "_record"),
+    ("    _update_deliveries", "deliveries/drain.py", "_update_deliveries"),
     ("    QuerySet.bulk_create", "django/db/models/query.py", "bulk_create"),
     ("  Webhook.valid_keys (query + decrypt)", "subscriptions/models.py", "valid_keys"),
     ("  Fernet decrypt (EncryptedTextField)", "webhooks_site/crypto.py", "from_db_value"),

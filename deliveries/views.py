@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from deliveries import charts, logs, recovery, services
 from deliveries.models import Attempt, Delivery
-from subscriptions import catalog
+from subscriptions import catalog, validation
 from subscriptions.models import Webhook
 from webhooks_site.crypto import mask
 from workspaces.access import get_workspace_for_admin, get_workspace_for_member
@@ -28,12 +28,16 @@ def get_live_webhook(workspace, pk) -> Webhook:
 
 
 def topic_choices(webhook: Webhook) -> list[tuple[str, str]]:
-    """The topics a test event can be sent for: the webhook's own, labelled."""
+    """The topics a test event can be sent for (the rule the API shares), labelled."""
     choices = []
-    for key in webhook.topics:
+    for key in validation.sendable_event_types(webhook.topics):
         spec = catalog.get(key)
-        choices.append((key, f"{spec.label} ({key})" if spec else key))
-    return choices or [(s.key, s.label) for s in catalog.EVENT_TYPES[:1]]
+        if spec is None:
+            choices.append((key, key))
+        else:
+            # The fallback for a webhook without topics is shown by its label alone.
+            choices.append((key, f"{spec.label} ({key})" if webhook.topics else spec.label))
+    return choices
 
 
 @login_required
@@ -44,9 +48,8 @@ def send_test_event(request, slug, pk):
     error = ""
     if request.method == "POST":
         event_type = request.POST.get("type", "")
-        if event_type not in dict(choices):
-            error = "Choose one of this webhook's topics."
-        else:
+        error = validation.check_sendable_event_type(webhook.topics, event_type) or ""
+        if not error:
             delivery = services.send_test(webhook, event_type)
             if request.htmx:
                 return render_test_result(request, workspace, delivery)

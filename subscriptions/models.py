@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from deliveries import formats, retry
@@ -56,7 +57,10 @@ class Connector(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["workspace", "name"], name="connector_unique_name"),
+            # "CRM" and "crm" are one name to a user, as the forms and the API check it.
+            models.UniqueConstraint(
+                "workspace", Lower("name"), name="connector_unique_name_ci"
+            ),
         ]
 
     def __str__(self):

@@ -24,6 +24,7 @@ from deliveries.services import success_rates
 from subscriptions import services
 from subscriptions.forms import WEBHOOK_FIELDS, ConnectorForm, WebhookForm, describe_policy
 from subscriptions.models import Connector, Webhook
+from webhooks_site.crypto import mask
 from workspaces.access import get_workspace_for_admin, get_workspace_for_member
 
 REACHABILITY_TIMEOUT = 5  # seconds; the check runs while the admin waits for the page
@@ -156,6 +157,12 @@ def _report_reachability(request, webhook):
 
 def _render_webhook_form(request, form, webhook, *, status=200, revealed_key=None):
     workspace = form.workspace
+    read_only = not request.membership.is_admin
+    if read_only:
+        # Members see the settings, not the credentials custom headers often carry (as with
+        # the signing key and the connectors' secrets).
+        for row in form.header_rows:
+            row["value"] = mask(row["value"])
     keys = []
     if webhook is not None:
         now = timezone.now()
@@ -167,7 +174,7 @@ def _render_webhook_form(request, form, webhook, *, status=200, revealed_key=Non
             "workspace": workspace,
             "webhook": webhook,
             "form": form,
-            "read_only": not request.membership.is_admin,
+            "read_only": read_only,
             "current_key": next((k for k in keys if k.expires_at is None), None),
             "grace_keys": [k for k in keys if k.expires_at is not None],
             "revealed_key": revealed_key,

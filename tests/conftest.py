@@ -14,7 +14,7 @@ import pytest
 # One definition of the browser fixtures for every test directory: a second session-scoped
 # Playwright would start inside the first one's event loop and fail.
 from tests.browser_fixtures import browser, login, page, screenshot  # noqa: F401
-from tests.servers import canary  # noqa: F401  (the loopback canary fixture)
+from tests.servers import canary, raw_server  # noqa: F401  (loopback servers)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = BASE_DIR / "test-artifacts"

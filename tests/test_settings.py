@@ -84,3 +84,12 @@ def test_a_malformed_encryption_key_fails_at_start():
     result = run_with_env({"FIELD_ENCRYPTION_KEY": "not-a-key"}, "manage.py", "check")
     assert result.returncode != 0
     assert "webhooks.E003" in result.stderr
+
+
+def test_a_short_secret_is_masked_whole_and_a_long_one_keeps_its_prefix_and_tail():
+    from webhooks_site.crypto import mask
+
+    assert mask("pw12") == "••••••••••••"
+    assert "pw12" not in mask("pw12") and "word" not in mask("a-password")
+    assert mask("whsec_0123456789abcdefWXYZ") == "whsec_••••••••••••WXYZ"
+    assert mask("") == ""

@@ -16,3 +16,5 @@ cron.register(delivery_jobs.warn_failing_webhooks, queue_name="default", interva
 # Retention: attempts, finished deliveries and events older than WEBHOOKS_LOG_RETENTION_DAYS,
 # in batches. A long purge holds one worker; one hour is ample for a backlog of millions.
 cron.register(delivery_jobs.purge_old_logs, queue_name="default", interval=3600, job_timeout=3600)
+# The same retention for the API's audit log and chatbot conversations.
+cron.register(jobs.purge_old_activity, queue_name="default", interval=3600, job_timeout=3600)

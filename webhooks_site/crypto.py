@@ -39,10 +39,18 @@ def decrypt(token: str) -> str:
         ) from exc
 
 
+# Below this length a secret's last characters would give away too much of it (all of it,
+# for a 4-character password): it is shown as bullets only.
+MIN_LENGTH_TO_SHOW_A_TAIL = 16
+
+
 def mask(secret: str, visible: int = 4) -> str:
-    """What a page shows of a secret: its prefix (up to the first '_') and the last characters."""
+    """What a page shows of a secret: its prefix (up to the first '_') and the last characters,
+    enough to tell two keys apart; nothing of a short one."""
     if not secret:
         return ""
+    if len(secret) < MIN_LENGTH_TO_SHOW_A_TAIL:
+        return "•" * 12
     prefix = secret.split("_", 1)[0] + "_" if "_" in secret[:8] else ""
     return f"{prefix}{'•' * 12}{secret[-visible:]}"
 

@@ -5,7 +5,6 @@ an ordinary server will not do (never answer, trickle, lie about Content-Length)
 the TCP connections it accepts.
 """
 
-import contextlib
 import datetime
 import ipaddress
 import json
@@ -23,70 +22,9 @@ from werkzeug import Response
 
 from deliveries import http
 from deliveries.http import OutgoingRequestError
+from tests.servers import read_request
 
 # --- local servers ---------------------------------------------------------------------------
-
-
-class RawServer:
-    """Accepts on 127.0.0.1, counts connections and runs ``handle(conn, stop)`` for each."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.accepted = 0
-        self.stop = threading.Event()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.listener.settimeout(0.05)
-        self.port = self.listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self.thread.start()
-
-    def _accept_loop(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        # OSError: the client gave up first, which is what most of these tests provoke.
-        with conn, contextlib.suppress(OSError):
-            self.handle(conn, self.stop)
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-        self.listener.close()
-
-
-@pytest.fixture
-def raw_server():
-    servers = []
-
-    def start(handle):
-        server = RawServer(handle)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def read_request_head(conn):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 class KeepAliveServer(ThreadingHTTPServer):
@@ -480,14 +418,14 @@ def test_a_session_ignores_proxies_from_the_environment(
 
 def test_it_times_out_when_the_receiver_never_answers(raw_server, allow_private):
     def silent(conn, stop):
-        read_request_head(conn)
+        read_request(conn)
         stop.wait(10)
 
     server = raw_server(silent)
     started = time.monotonic()
 
     with pytest.raises(OutgoingRequestError) as excinfo:
-        http.request("POST", server.url, body=b"{}", timeout=1)
+        http.request("POST", server.url("/"), body=b"{}", timeout=1)
 
     elapsed = time.monotonic() - started
     assert excinfo.value.kind == "timeout"
@@ -508,7 +446,7 @@ def test_the_timeout_is_a_total_for_a_receiver_that_trickles(raw_server, allow_p
     # Each byte arrives well within any per-read timeout, so only a total deadline stops this.
     # 20 bytes and no more, so that a broken deadline fails the test instead of hanging it.
     def trickle(conn, stop):
-        read_request_head(conn)
+        read_request(conn)
         conn.sendall(head)
         for _ in range(20):
             if stop.wait(0.5):
@@ -519,7 +457,7 @@ def test_the_timeout_is_a_total_for_a_receiver_that_trickles(raw_server, allow_p
     started = time.monotonic()
 
     with pytest.raises(OutgoingRequestError) as excinfo:
-        http.request("GET", server.url, timeout=1.5)
+        http.request("GET", server.url("/"), timeout=1.5)
 
     elapsed = time.monotonic() - started
     assert excinfo.value.kind == "timeout"
@@ -530,7 +468,7 @@ def test_the_timeout_is_a_total_for_a_receiver_that_trickles(raw_server, allow_p
 def test_the_timeout_covers_a_body_that_stops_mid_way(raw_server, allow_private):
     # A read timeout counted from the last byte would wait a full 1.5 s after the byte at 1 s.
     def stall(conn, stop):
-        read_request_head(conn)
+        read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
         stop.wait(1)
         conn.sendall(b"x")
@@ -540,7 +478,7 @@ def test_the_timeout_covers_a_body_that_stops_mid_way(raw_server, allow_private)
     started = time.monotonic()
 
     with pytest.raises(OutgoingRequestError) as excinfo:
-        http.request("GET", server.url, timeout=1.5)
+        http.request("GET", server.url("/"), timeout=1.5)
 
     elapsed = time.monotonic() - started
     assert excinfo.value.kind == "timeout"
@@ -556,7 +494,7 @@ def test_it_keeps_only_the_first_max_body_bytes(raw_server, allow_private):
     block = memoryview(b"a" * 65536)
 
     def big(conn, stop):
-        read_request_head(conn)
+        read_request(conn)
         conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {FIVE_MB}\r\n\r\n".encode())
         for _ in range(FIVE_MB // len(block)):
             conn.sendall(block)
@@ -564,7 +502,7 @@ def test_it_keeps_only_the_first_max_body_bytes(raw_server, allow_private):
     server = raw_server(big)
     tracemalloc.start()
     try:
-        result = http.request("GET", server.url, max_body_bytes=64 * 1024)
+        result = http.request("GET", server.url("/"), max_body_bytes=64 * 1024)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -607,23 +545,23 @@ def test_a_closed_port_is_connection_refused(allow_private):
 
 def test_a_receiver_closing_mid_body_is_a_connection_error(raw_server, allow_private):
     def short(conn, stop):
-        read_request_head(conn)
+        read_request(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
 
     server = raw_server(short)
 
     with pytest.raises(OutgoingRequestError) as excinfo:
-        http.request("GET", server.url, timeout=2)
+        http.request("GET", server.url("/"), timeout=2)
 
     assert excinfo.value.kind == "connection"
     assert excinfo.value.message == "Connection closed by the receiver"
 
 
 def test_a_receiver_closing_before_answering_is_a_connection_error(raw_server, allow_private):
-    server = raw_server(lambda conn, stop: read_request_head(conn))
+    server = raw_server(lambda conn, stop: read_request(conn))
 
     with pytest.raises(OutgoingRequestError) as excinfo:
-        http.request("GET", server.url, timeout=2)
+        http.request("GET", server.url("/"), timeout=2)
 
     assert excinfo.value.kind == "connection"
     assert excinfo.value.message == "Connection closed by the receiver"
@@ -697,12 +635,12 @@ def test_an_untrusted_certificate_is_a_tls_error(raw_server, receiver_cert, allo
 
     def tls(conn, stop):
         with context.wrap_socket(conn, server_side=True) as tls_conn:
-            read_request_head(tls_conn)
+            read_request(tls_conn)
 
     server = raw_server(tls)
 
     with pytest.raises(OutgoingRequestError) as excinfo:
-        http.request("GET", server.url.replace("http://", "https://"), timeout=2)
+        http.request("GET", server.url("/").replace("http://", "https://"), timeout=2)
 
     assert excinfo.value.kind == "tls"
     assert excinfo.value.message.startswith("TLS error: certificate verify failed: self")
@@ -720,7 +658,7 @@ def test_https_to_the_checked_address_verifies_the_certificate_for_the_name(
 
     def tls(conn, stop):
         with context.wrap_socket(conn, server_side=True) as tls_conn:
-            heads.append(read_request_head(tls_conn))
+            heads.append(read_request(tls_conn))
             tls_conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
     server = raw_server(tls)

@@ -15,7 +15,8 @@ import pytest
 
 from deliveries.models import Attempt, Delivery
 from deliveries.services import send
-from tests.reliability.conftest import hook, read_request, wait_for
+from tests.reliability.conftest import hook, wait_for
+from tests.servers import read_request
 from tests.workers import running_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -241,3 +241,14 @@ def test_next_never_leads_off_site(alice_client):
         NEW_URL, {"name": "CRM", "kind": "bearer", "secret": "x", "next": "//evil.example/"}
     )
     assert response.url == LIST_URL
+
+
+def test_the_database_refuses_a_connector_name_differing_only_in_case(acme, globex):
+    """The forms and the API check names ignoring case; the constraint holds it for anything
+    that bypasses them (the admin, a script, two requests at once)."""
+    from django.db import IntegrityError, transaction
+
+    make_connector(acme, name="CRM")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_connector(acme, name="crm")
+    assert make_connector(globex, name="crm").pk  # another workspace may use it

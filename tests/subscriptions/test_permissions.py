@@ -141,3 +141,14 @@ def test_anonymous_visitors_are_sent_to_log_in(client, objects):
     for name, page in reads(*objects).items():
         response = client.get(page)
         assert response.status_code == 302 and "/accounts/login/" in response.url, name
+
+
+def test_a_member_sees_custom_header_values_masked_and_an_admin_sees_them(
+    bob_client, alice_client, acme
+):
+    webhook = make_webhook(acme, headers=[("X-Tenant-Key", "tenant-key-0123456789WXYZ")])
+    page = reverse("webhook_edit", args=["acme", webhook.pk])
+    member = bob_client.get(page).content.decode()
+    assert "tenant-key-0123456789WXYZ" not in member
+    assert "••••••••••••WXYZ" in member and "X-Tenant-Key" in member
+    assert "tenant-key-0123456789WXYZ" in alice_client.get(page).content.decode()
