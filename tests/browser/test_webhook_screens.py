@@ -185,3 +185,18 @@ def test_an_admin_sets_up_and_manages_a_webhook(page, live_server, login, alice,
         "HTTPS only is on. These webhooks still use http:// and were not changed: Legacy CRM."
     )
     screenshot("workspace-settings")
+
+
+def test_a_member_reads_a_webhook_with_its_header_values_masked(
+    page, live_server, login, bob, acme, screenshot
+):
+    webhook = make_webhook(acme, name="Orders hook",
+                           headers=[("X-Tenant-Key", "tenant-key-0123456789WXYZ")])
+    login(bob)
+    page.goto(f"{live_server.url}/w/acme/settings/integrations/webhooks/{webhook.pk}/")
+    expect(page.locator(".flash").first).to_contain_text("You are a member of Acme")
+    value = page.locator(".header-row input[name=header_value]").first
+    expect(value).to_have_value("••••••••••••WXYZ")
+    expect(value).to_be_disabled()
+    expect(page.locator("body")).not_to_contain_text("tenant-key-0123456789")
+    screenshot("webhook-edit-member")
