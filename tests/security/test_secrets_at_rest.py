@@ -51,7 +51,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 import warnings
 import zlib
@@ -74,6 +73,7 @@ from subscriptions import services as subscription_services
 from subscriptions.models import Connector, Webhook
 from tests.conftest import logged_in_client
 from tests.deliveries.conftest import received
+from tests.reliability.conftest import wait_for
 from tests.security.routes import TENANT_PREFIXES, all_routes, fill, has_object_id
 from tests.subscriptions.factories import webhook_form_data
 from tests.workers import running_worker
@@ -371,15 +371,6 @@ def closed_port() -> int:
     return port
 
 
-def wait_for(condition, timeout=60.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
 def received_text(httpserver) -> str:
     return "\n".join(
         f"{request.method} {request.full_path}\n"
@@ -633,7 +624,7 @@ def test_no_secret_is_found_in_plaintext_in_the_database_redis_logs_admin_dashbo
 
     worker_logs = {}  # label -> (output, what it must show)
     with running_worker(extra_env={"LOG_LEVEL": "DEBUG"}) as proc:
-        assert wait_for(delivered), (
+        assert wait_for(delivered, timeout=60), (
             f"not delivered in time: {len(expected)} webhooks expected, "
             f"{Attempt.objects.values('webhook_id').distinct().count()} attempted"
         )
@@ -648,7 +639,8 @@ def test_no_secret_is_found_in_plaintext_in_the_database_redis_logs_admin_dashbo
 
     wrong_key = {"LOG_LEVEL": "DEBUG", "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
     with running_worker(extra_env=wrong_key) as proc:
-        assert wait_for(lambda: failed.count > failed_before), "the drain job did not fail"
+        failed_more = wait_for(lambda: failed.count > failed_before, timeout=60)
+        assert failed_more, "the drain job did not fail"
         worker_logs["worker with the wrong key"] = (worker_output(proc), b"cannot be decrypted")
 
     # What the receivers got: the connectors' credentials (proof that delivery used them).
