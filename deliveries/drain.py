@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -127,7 +128,10 @@ def drop_broken_connections() -> None:
 
 def _load_webhook(webhook_id) -> Webhook | None:
     """The webhook as a drain needs it, or None when it is gone or deleted."""
-    webhook = Webhook.objects.select_related("connector").filter(pk=webhook_id).first()
+    # Not joined with its connector: the connector's secret is decrypted when the first
+    # request is built, inside _guarded, so a secret that cannot be decrypted fails attempts
+    # (shown in the logs, retried) instead of every drain job of the webhook.
+    webhook = Webhook.objects.filter(pk=webhook_id).first()
     return None if webhook is None or webhook.is_deleted else webhook
 
 
@@ -157,11 +161,11 @@ def _drain_until(webhook, deadline, result: DrainResult) -> bool:
             _schedule_next_batch(webhook, result)
             return progressed
         progressed = True
-        keys = webhook.valid_keys()
-        custom_headers = webhook.header_dict()
         outcomes: list[_Outcome] = []
+        credentials = _Credentials(webhook)
         if webhook.mode == Webhook.Mode.BATCHED and not claimed[0].is_test:
-            outcomes = _send_batch(webhook, claimed, keys, custom_headers)
+            send = partial(_send_batch, webhook, claimed, credentials)
+            outcomes = _guarded(webhook, claimed, send)
         else:
             for index, delivery in enumerate(claimed):
                 if webhook.rate_limit_per_second:
@@ -169,7 +173,9 @@ def _drain_until(webhook, deadline, result: DrainResult) -> bool:
                     if wait > 0:
                         time.sleep(wait)
                     next_send_at = time.monotonic() + 1 / webhook.rate_limit_per_second
-                outcome = _send_one(webhook, delivery, keys, custom_headers)
+                [outcome] = _guarded(
+                    webhook, [delivery], partial(_send_one, webhook, delivery, credentials)
+                )
                 outcomes.append(outcome)
                 consecutive_failures = 0 if outcome.ok else consecutive_failures + 1
                 stop = (
@@ -405,7 +411,22 @@ def _payload(delivery: Delivery):
     return delivery.payload if delivery.event_id is None else delivery.event.payload
 
 
-def _send_one(webhook, delivery, keys, custom_headers) -> _Outcome:
+class _Credentials:
+    """A chunk's signing keys and custom headers, decrypted once, on first use: inside
+    _guarded, so a value that cannot be decrypted fails attempts rather than the job."""
+
+    def __init__(self, webhook):
+        self.webhook = webhook
+        self._value = None
+
+    def get(self) -> tuple[list[str], dict[str, str]]:
+        if self._value is None:
+            self._value = (self.webhook.valid_keys(), self.webhook.header_dict())
+        return self._value
+
+
+def _send_one(webhook, delivery, credentials: _Credentials) -> list[_Outcome]:
+    keys, custom_headers = credentials.get()
     payload = _payload(delivery)
     url = fill_placeholders(webhook.url, payload if isinstance(payload, dict) else {})
     if webhook.method == Webhook.Method.GET:
@@ -416,11 +437,11 @@ def _send_one(webhook, delivery, keys, custom_headers) -> _Outcome:
             webhook.format, delivery.event_type, payload, extra_body=webhook.extra_body
         )
         params = None
-    [outcome] = _send(webhook, [delivery], url, body, content_type, params, keys, custom_headers)
-    return outcome
+    return _send(webhook, [delivery], url, body, content_type, params, keys, custom_headers)
 
 
-def _send_batch(webhook, deliveries, keys, custom_headers) -> list[_Outcome]:
+def _send_batch(webhook, deliveries, credentials: _Credentials) -> list[_Outcome]:
+    keys, custom_headers = credentials.get()
     items = [(d.event_type, _payload(d)) for d in deliveries]
     body, content_type = formats.render_batch(webhook.format, items, extra_body=webhook.extra_body)
     url = fill_placeholders(webhook.url, {})
@@ -478,23 +499,7 @@ def _send(webhook, deliveries, url, body, content_type, params, keys, custom_hea
     request_body = body[:REQUEST_BODY_LOG_LIMIT].decode("utf-8", errors="replace")
     for delivery in deliveries:
         attempts_made = delivery.attempt_count + 1
-        if delivery.is_test:
-            # Tests show the receiver's answer once; they never retry or disable anything.
-            outcome = (
-                retry.OUTCOME_SUCCEEDED
-                if status_code and 200 <= status_code < 300
-                else retry.OUTCOME_FAILED
-            )
-            decision = retry.RetryDecision(outcome, None, "test delivery")
-        else:
-            decision = retry.decide(
-                attempts_made=attempts_made,
-                max_attempts=webhook.max_attempts,
-                policy=webhook.retry_policy,
-                status_code=status_code,
-                retry_after_header=retry_after,
-                now=now,
-            )
+        decision = _decide(webhook, delivery, status_code, retry_after, now)
         attempt = Attempt(
             delivery=delivery,
             webhook=webhook,
@@ -528,6 +533,66 @@ def _send(webhook, deliveries, url, body, content_type, params, keys, custom_hea
         len(deliveries),
     )
     return outcomes
+
+
+def _decide(webhook, delivery, status_code, retry_after, now) -> retry.RetryDecision:
+    if delivery.is_test:
+        # Tests show the receiver's answer once; they never retry or disable anything.
+        outcome = (
+            retry.OUTCOME_SUCCEEDED
+            if status_code and 200 <= status_code < 300
+            else retry.OUTCOME_FAILED
+        )
+        return retry.RetryDecision(outcome, None, "test delivery")
+    return retry.decide(
+        attempts_made=delivery.attempt_count + 1,
+        max_attempts=webhook.max_attempts,
+        policy=webhook.retry_policy,
+        status_code=status_code,
+        retry_after_header=retry_after,
+        now=now,
+    )
+
+
+INTERNAL_ERROR_MESSAGE = (
+    "Internal error: the request could not be prepared (nothing was sent). The worker's log "
+    "has the details."
+)
+
+
+def _guarded(webhook, deliveries, send) -> list[_Outcome]:
+    """send() -> outcomes, or, if it raises something unexpected (a bug, a secret the current
+    FIELD_ENCRYPTION_KEY cannot decrypt), a failed attempt per delivery: logged on the logs
+    page and retried by the policy like any failure. A crashed job would instead leave the
+    deliveries claimed until their lease expired, then crash again, with nothing to show."""
+    try:
+        return send()
+    except Exception:
+        log.exception(
+            "internal error webhook=%s message_ids=%s",
+            webhook.pk,
+            ",".join(d.message_id for d in deliveries),
+        )
+        now = timezone.now()
+        return [
+            _Outcome(
+                delivery,
+                Attempt(
+                    delivery=delivery,
+                    webhook=webhook,
+                    number=delivery.attempt_count + 1,
+                    trigger=delivery.next_trigger,
+                    event_type=delivery.event_type,
+                    started_at=now,
+                    request_method=webhook.method,
+                    request_url=webhook.url,
+                    error_kind="internal",
+                    error_message=INTERNAL_ERROR_MESSAGE,
+                ),
+                _decide(webhook, delivery, None, None, now),
+            )
+            for delivery in deliveries
+        ]
 
 
 def _secret_header_names(webhook, custom_headers) -> set[str]:

@@ -417,3 +417,55 @@ def test_a_drain_does_not_query_once_per_delivery(hook, httpserver, acme):
     assert result.succeeded == 60
     # Per chunk: claim (events joined), keys, headers, bulk writes, webhook bookkeeping.
     assert len(queries) < 60, len(queries)
+
+
+def test_a_secret_that_no_longer_decrypts_fails_the_attempts_not_the_job(
+    make_webhook, make_connector, httpserver, allow_private, acme
+):
+    """FIELD_ENCRYPTION_KEY changed without the old key kept: the connector's secret cannot be
+    decrypted. Each delivery gets a failed attempt ("Internal error", retried by the policy)
+    that the logs page shows; the job ends normally and releases the webhook."""
+    from django.db import connection
+
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    connector = make_connector()
+    hook = make_webhook(httpserver.url_for("/hook"), topics=["form.submitted"],
+                        connector=connector)
+    with connection.cursor() as cursor:  # ciphertext of another key, as after a bad rotation
+        cursor.execute("UPDATE subscriptions_connector SET secret = %s WHERE id = %s",
+                       ["gAAAAABnot-a-token-of-ours", connector.pk])
+    publish_many(acme, [EventInput("form.submitted", FORM) for _ in range(2)])
+
+    result = drain(hook.pk)
+
+    assert result.failed == 2 and not received(httpserver)
+    attempts = list(Attempt.objects.order_by("id"))
+    assert [a.error_kind for a in attempts] == ["internal", "internal"]
+    assert attempts[0].error_message.startswith("Internal error: the request could not be")
+    for delivery in Delivery.objects.all():
+        assert delivery.status == "pending" and delivery.attempt_count == 1
+        assert delivery.next_attempt_at > timezone.now()  # the policy's first retry
+    hook.refresh_from_db()
+    assert hook.drain_lease_until is None and not hook.last_succeeded
+
+
+def test_an_unexpected_error_building_one_request_fails_that_delivery_only(
+    make_webhook, httpserver, allow_private, acme, monkeypatch
+):
+    from deliveries import formats
+
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    hook = make_webhook(httpserver.url_for("/hook"), topics=["form.submitted"])
+    render = formats.render
+
+    def fails_on_the_second(format, event_type, payload, **kwargs):
+        if payload.get("n") == 1:
+            raise RuntimeError("a bug in a format")
+        return render(format, event_type, payload, **kwargs)
+
+    monkeypatch.setattr(formats, "render", fails_on_the_second)
+    publish_many(acme, [EventInput("form.submitted", {**FORM, "n": n}) for n in range(3)])
+    drain(hook.pk)
+    assert len(received(httpserver)) == 2
+    outcome = dict(Delivery.objects.values_list("event__payload__n", "status"))
+    assert outcome == {0: "succeeded", 1: "pending", 2: "succeeded"}

@@ -30,9 +30,10 @@ Searched, for every secret (and a Basic connector's ``user:secret`` as base64):
 Where a secret is shown on purpose (REVEALS) only that kind of secret may appear there, and
 those pages are checked to show it, so the search is known to work on HTML and JSON.
 
-The failed job: a worker started with another FIELD_ENCRYPTION_KEY than the one the secrets
-were written with (a key rotation gone wrong) fails its drain job while decrypting; its
-traceback lands in Redis and in the worker's log. A custom header value with a character HTTP
+A worker started with another FIELD_ENCRYPTION_KEY than the one the secrets were written with
+(a key rotation gone wrong) cannot decrypt them: its drain records a failed "internal" attempt
+and logs the traceback in the worker's log. A job that fails outright leaves its traceback in
+Redis, which is searched too. A custom header value with a character HTTP
 headers cannot carry (a typographic apostrophe) is in the data set too.
 
 Two leaks this sweep found first are pinned by tests of their own at the end of the file: an
@@ -632,15 +633,21 @@ def test_no_secret_is_found_in_plaintext_in_the_database_redis_logs_admin_dashbo
         worker_logs["worker"] = (worker_output(proc), b"attempt message_id=")
 
     # A worker started with a FIELD_ENCRYPTION_KEY the secrets were not written with: its drain
-    # fails while decrypting, and the traceback is kept (failed job registry, worker log).
+    # cannot decrypt them, records an "internal" failed attempt and logs the traceback. And a
+    # job that fails outright, so a failed job's traceback (kept in Redis) is searched too.
     failed_before = failed.count
-    send(webhooks[5], "form.submitted", FORM)
+    sent = send(webhooks[5], "form.submitted", FORM)
+    queue.enqueue(fail_with_marker, result_ttl=0, failure_ttl=3600)
     from cryptography.fernet import Fernet
 
     wrong_key = {"LOG_LEVEL": "DEBUG", "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
     with running_worker(extra_env=wrong_key) as proc:
-        failed_more = wait_for(lambda: failed.count > failed_before, timeout=60)
-        assert failed_more, "the drain job did not fail"
+        failed_more = wait_for(
+            lambda: failed.count > failed_before
+            and Attempt.objects.filter(delivery=sent, error_kind="internal").exists(),
+            timeout=60,
+        )
+        assert failed_more, "no internal-error attempt, or the failing job did not fail"
         worker_logs["worker with the wrong key"] = (worker_output(proc), b"cannot be decrypted")
 
     # What the receivers got: the connectors' credentials (proof that delivery used them).
@@ -771,8 +778,8 @@ def test_no_secret_is_found_in_plaintext_in_the_database_redis_logs_admin_dashbo
     )
     connector_list = reverse("admin:subscriptions_connector_changelist")
     assert connectors[0].masked_secret.encode() in fetch(admin_client, connector_list)
-    assert b"deliveries.jobs.drain(" in redis_decoded
-    assert b"cannot be decrypted" in redis_decoded, "the failed job's traceback was not read"
+    assert b"fail_with_marker(" in redis_decoded, "the job data was not read"
+    assert FAILED_JOB_MARKER.encode() in redis_decoded, "the failed job's traceback was not read"
     assert "INSERT INTO" in all_logs.text and "gAAAAA" in all_logs.text, "SQL was not logged"
     if dump is not None:
         assert NAME_MARKER.encode() in dump, "the webhooks are not in the database dump"
@@ -787,6 +794,14 @@ def test_no_secret_is_found_in_plaintext_in_the_database_redis_logs_admin_dashbo
 
 
 # --- leaks this sweep found, each pinned by a test of its own ----------------------
+
+
+FAILED_JOB_MARKER = "a job failed on purpose"
+
+
+def fail_with_marker():
+    """Run by the worker: a failed job, whose traceback RQ keeps in Redis."""
+    raise RuntimeError(FAILED_JOB_MARKER)
 
 
 def rows_of(*querysets) -> str:
