@@ -554,10 +554,8 @@ def _decide(webhook, delivery, status_code, retry_after, now) -> retry.RetryDeci
     )
 
 
-INTERNAL_ERROR_MESSAGE = (
-    "Internal error: the request could not be prepared (nothing was sent). The worker's log "
-    "has the details."
-)
+# The exception's type only: its message could quote a payload or a credential.
+INTERNAL_ERROR_MESSAGE = "Internal error ({}): nothing was sent; the worker's log has the details."
 
 
 def _guarded(webhook, deliveries, send) -> list[_Outcome]:
@@ -567,7 +565,7 @@ def _guarded(webhook, deliveries, send) -> list[_Outcome]:
     deliveries claimed until their lease expired, then crash again, with nothing to show."""
     try:
         return send()
-    except Exception:
+    except Exception as exc:
         log.exception(
             "internal error webhook=%s message_ids=%s",
             webhook.pk,
@@ -587,7 +585,7 @@ def _guarded(webhook, deliveries, send) -> list[_Outcome]:
                     request_method=webhook.method,
                     request_url=webhook.url,
                     error_kind="internal",
-                    error_message=INTERNAL_ERROR_MESSAGE,
+                    error_message=INTERNAL_ERROR_MESSAGE.format(type(exc).__name__)[:300],
                 ),
                 _decide(webhook, delivery, None, None, now),
             )

@@ -337,8 +337,8 @@ ERROR_WORDS = {
     "invalid_url": "Invalid URL: the request could not be made.",
     "invalid_header": "Invalid header: a custom header or the connector's credential has a "
     "value HTTP cannot carry. Edit the webhook or its connector.",
-    "internal": "Internal error: the request could not be prepared, so nothing was sent. "
-    "It is retried; if it keeps failing, tell the operator of this server.",
+    "internal": "The request could not be prepared, so nothing was sent. It is retried; if it "
+    "keeps failing, tell the operator of this server.",
 }
 
 

@@ -137,3 +137,34 @@ def test_an_admin_finds_a_failure_reads_it_safely_resends_and_sees_it_delivered(
     page.evaluate("window.scrollTo(0, 0)")
     screenshot("retry-failed-progress")
     assert dialogs == []  # no script from a receiver ever ran
+
+
+def test_an_internal_error_is_explained_on_the_attempt_page(
+    page, live_server, login, alice, acme, screenshot
+):
+    """A connector secret the server can no longer decrypt: the admin sees what happened and
+    that it will be retried, never a made-up request."""
+    from django.db import connection
+
+    from subscriptions.models import Connector
+
+    connector = Connector.objects.create(workspace=acme, name="CRM", kind="bearer",
+                                         secret="tok_live_0123456789abcdef")
+    hook = create_webhook(Webhook(workspace=acme, name="Orders hook", topics=["form.submitted"],
+                                  url="https://receiver.example.com/orders", connector=connector))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE subscriptions_connector SET secret = %s WHERE id = %s",
+                       ["gAAAAA-written-with-another-key", connector.pk])
+    publish(acme, "form.submitted", {"email": "jane@example.com"})
+    drain(hook.pk)
+    attempt = Attempt.objects.get()
+
+    login(alice)
+    page.goto(f"{live_server.url}/w/acme/settings/integrations/webhooks/{hook.pk}/logs/"
+              f"{attempt.pk}/")
+    expect(page.locator(".badge", has_text="Internal error").first).to_be_visible()
+    expect(page.locator("body")).to_contain_text(
+        "The request could not be prepared, so nothing was sent. It is retried")
+    expect(page.locator("body")).to_contain_text("None: the request could not be prepared.")
+    expect(page.locator("body")).not_to_contain_text("sent as query parameters")
+    screenshot("attempt-internal-error")
